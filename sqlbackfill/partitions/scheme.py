@@ -32,9 +32,13 @@ class Partitioning(ABC):
     def key(self, ordinal: int) -> str:
         """The key of one partition."""
 
-    @abstractmethod
     def keys(self, lo: int, hi: int) -> list[str]:
         """Keys of the partitions in `[lo, hi)` that exist."""
+        return [key for _, key in self.members(lo, hi)]
+
+    @abstractmethod
+    def members(self, lo: int, hi: int) -> list[tuple[int, str]]:
+        """(ordinal, key) of every partition in `[lo, hi)` that exists."""
 
     @abstractmethod
     def select(self, start: str | None, end: str | None, bounds: Run) -> Selection:
@@ -63,8 +67,8 @@ class TimePartitioning(Partitioning):
     def key(self, ordinal: int) -> str:
         return self.grid.key(ordinal)
 
-    def keys(self, lo: int, hi: int) -> list[str]:
-        return self.grid.keys(lo, hi)
+    def members(self, lo: int, hi: int) -> list[tuple[int, str]]:
+        return self.grid.members(lo, hi)
 
     def window(self, lo: int, hi: int) -> tuple[dt.datetime, dt.datetime]:
         """The instants `[start, end)` covered by partitions `[lo, hi)`."""
@@ -148,8 +152,8 @@ class ValuePartitioning(Partitioning):
     def key(self, ordinal: int) -> str:
         return self.values[ordinal]
 
-    def keys(self, lo: int, hi: int) -> list[str]:
-        return list(self.values[lo:hi])
+    def members(self, lo: int, hi: int) -> list[tuple[int, str]]:
+        return [(o, self.values[o]) for o in range(max(lo, 0), min(hi, len(self.values)))]
 
     def index(self, value: str, what: str) -> int:
         """The ordinal of a value, or an error listing the values."""

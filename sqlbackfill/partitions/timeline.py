@@ -116,11 +116,11 @@ class TimeGrid:
             return f"{day.year:04d}"
         return day.isoformat()
 
-    def keys(self, lo: int, hi: int) -> list[str]:
-        """Keys of the partitions in `[lo, hi)`, skipping days the zone skips."""
+    def members(self, lo: int, hi: int) -> list[tuple[int, str]]:
+        """(ordinal, key) of the partitions in `[lo, hi)`, skipping days the zone skips."""
         if self.grain is Grain.DAY:
-            return [self.key(o) for o in range(lo, hi) if not self.is_empty(o)]
-        return [self.key(o) for o in range(lo, hi)]
+            return [(o, self.key(o)) for o in range(lo, hi) if not self.is_empty(o)]
+        return [(o, self.key(o)) for o in range(lo, hi)]
 
     def local(self, instant: dt.datetime) -> dt.datetime:
         """`instant` as aware local time in this grid's zone."""

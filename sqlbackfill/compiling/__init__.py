@@ -1,0 +1,6 @@
+"""Compiling: a model's DDL, DELETE and INSERT … SELECT for a window, as sqlglot trees per engine."""
+
+from sqlbackfill.compiling.bounds import END, START, Bounds
+from sqlbackfill.compiling.compiler import MODEL_ALIAS, CompiledModel, bound_query, compile_model
+
+__all__ = ["END", "MODEL_ALIAS", "START", "Bounds", "CompiledModel", "bound_query", "compile_model"]

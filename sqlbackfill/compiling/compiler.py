@@ -1,0 +1,203 @@
+"""Compile a model for one engine: describe its output, then build DDL, DELETE and INSERT trees once.
+
+Window bounds are bound parameters (`CAST($sqlbackfill_start AS DATE)`), so a per-partition run renders
+SQL once and binds values per window; `display()` inlines the values for `sqlbackfill compile`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlglot import exp
+
+from sqlbackfill.compiling.bounds import END, START, Bounds, default_type, guess_kind
+from sqlbackfill.engines import Column, EngineAdapter, Statement
+from sqlbackfill.errors import ModelError, SchemaMismatchError
+from sqlbackfill.model import WINDOW_PLACEHOLDERS, Model
+from sqlbackfill.partitions import Run, ValuePartitioning
+
+MODEL_ALIAS = "_sqlbackfill_model"
+
+
+class CompiledModel:
+    """A model ready to run on one engine: its target, columns, setup DDL and per-window statements."""
+
+    def __init__(self, model: Model, adapter: EngineAdapter, columns: list[Column], partition: Column,
+                 existing: list[Column] | None) -> None:
+        self.model = model
+        self.adapter = adapter
+        self.columns = columns
+        self.partition = partition
+        self.target_exists = existing is not None
+        self.target = adapter.normalize_table(model.table)
+        self.bounds = Bounds(model, partition)
+        self._by_values = isinstance(model.partitioning, ValuePartitioning)
+        self._cached: dict[str, Statement] = {}
+
+    # -- statements -----------------------------------------------------------------------------
+    def setup(self, sample: Run) -> list[Statement]:
+        """DDL to run before the first transaction: the schema and the target table, if missing."""
+        statements = []
+        if self.target.db:
+            schema = exp.Create(this=exp.Table(this=self.target.args["db"].copy()), kind="SCHEMA", exists=True)
+            statements.append(self._statement(schema, {}))
+        if not self.target_exists:
+            empty = exp.select("*").from_(self._model_subquery()).limit(0)
+            create = exp.Create(this=self.target.copy(), kind="TABLE", exists=True, expression=empty)
+            statements.append(self._statement(create, self._params(*sample)))
+        return statements
+
+    def delete(self, lo: int, hi: int) -> Statement:
+        """DELETE the window of partitions `[lo, hi)` from the target."""
+        return self._windowed("delete", lo, hi, lambda: exp.delete(
+            self.target.copy(), where=self.bounds.filter(exp.column(self._partition_ident()), lo, hi)
+        ))
+
+    def insert(self, lo: int, hi: int) -> Statement:
+        """INSERT … SELECT the model's rows for the window, keeping only rows inside it."""
+
+        def build() -> exp.Expression:
+            names = [self.adapter.identifier(c.name) for c in self.columns]
+            select = exp.select(*[exp.column(n.copy(), table=MODEL_ALIAS) for n in names]).from_(
+                self._model_subquery()
+            )
+            select = select.where(
+                self.bounds.filter(exp.column(self._partition_ident(), table=MODEL_ALIAS), lo, hi)
+            )
+            into = exp.Schema(this=self.target.copy(), expressions=[n.copy() for n in names])
+            return exp.Insert(this=into, expression=select)
+
+        return self._windowed("insert", lo, hi, build)
+
+    def row_counts(self, lo: int, hi: int) -> exp.Select:
+        """`SELECT partition_key, row_count` for every partition in `[lo, hi)`, empty ones included, in one
+        statement: the windows as a VALUES list LEFT JOINed to the target's rows in the range."""
+        members = self.model.partitioning.members(lo, hi)
+        target_column = exp.column(self._partition_ident(), table="t")
+        if self._by_values:
+            rows = [exp.tuple_(exp.Literal.string(k), self.bounds.value_literal(k)) for _, k in members]
+            columns = ["partition_key", "v"]
+            on: exp.Expression = exp.EQ(this=target_column, expression=exp.column("v", table="w"))
+        else:
+            rows = [self._window_row(key, ordinal) for ordinal, key in members]
+            columns = ["partition_key", "lo", "hi"]
+            on = exp.and_(
+                exp.GTE(this=target_column.copy(), expression=exp.column("lo", table="w")),
+                exp.LT(this=target_column.copy(), expression=exp.column("hi", table="w")),
+            )
+        windows = exp.Values(expressions=rows, alias=exp.TableAlias(
+            this=exp.to_identifier("w"), columns=[exp.to_identifier(c) for c in columns]
+        ))
+        inside = exp.select(self._partition_ident()).from_(self.target.copy()).where(
+            self.bounds.filter(exp.column(self._partition_ident()), lo, hi)
+        )
+        if not self._by_values:
+            inside = exp.replace_placeholders(inside, **self._params(lo, hi))
+        count = exp.Count(this=target_column.copy())
+        return (
+            exp.select(exp.column("partition_key", table="w"), exp.alias_(count, "row_count"))
+            .from_(windows)
+            .join(inside.subquery("t"), on=on, join_type="left")
+            .group_by(exp.column("partition_key", table="w"))
+        )
+
+    def _window_row(self, key: str, ordinal: int) -> exp.Tuple:
+        params = self.bounds.params(ordinal, ordinal + 1)
+        return exp.tuple_(
+            exp.Literal.string(key),
+            self.bounds.cast(exp.Literal.string(params[START])),
+            self.bounds.cast(exp.Literal.string(params[END])),
+        )
+
+    # -- helpers --------------------------------------------------------------------------------
+    def _windowed(self, name: str, lo: int, hi: int, build: Any) -> Statement:
+        params = self._params(lo, hi)
+        if self._by_values:  # the IN list changes per window: build it each time (lists are short)
+            return self._statement(build(), params)
+        cached = self._cached.get(name)
+        if cached is None:
+            cached = self._cached[name] = self._statement(build(), {})
+        return cached.bind(params)
+
+    def _params(self, lo: int, hi: int) -> dict[str, Any]:
+        return {} if self._by_values else self.bounds.params(lo, hi)
+
+    def _statement(self, tree: exp.Expression, params: dict[str, Any]) -> Statement:
+        return Statement.build(self.adapter, tree, params)
+
+    def _partition_ident(self) -> exp.Identifier:
+        return self.adapter.identifier(self.partition.name)
+
+    def _model_subquery(self) -> exp.Subquery:
+        return bound_query(self.model, self.bounds).subquery(MODEL_ALIAS)
+
+
+def bound_query(model: Model, bounds: Bounds) -> exp.Query:
+    """The model's query with `@start`/`@end` as parameters cast to the partition column's type."""
+    names = set(WINDOW_PLACEHOLDERS.values())
+
+    def swap(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Placeholder) and node.name in names:
+            return bounds.placeholder(node.name)
+        return node
+
+    result = model.query.ast.copy().transform(swap)
+    assert isinstance(result, exp.Query)
+    return result
+
+
+def compile_model(model: Model, adapter: EngineAdapter, sample: Run) -> CompiledModel:
+    """Describe the model's output on the engine (typing @start/@end for the partition column), check it
+    against an existing target, and return the compiled model. `sample` is a window to describe with."""
+    existing = adapter.table_columns(adapter.normalize_table(model.table))
+    kind_column = _find(existing, model.partition_by) if existing else None
+    assumed = kind_column or Column(model.partition_by, default_type(guess_kind(model)))
+    columns = _describe(model, adapter, assumed, sample)
+    partition = _find(columns, model.partition_by)
+    if partition is None:
+        names = ", ".join(c.name for c in columns)
+        raise ModelError(
+            model.display_path,
+            model.header.line("partition_by") or 1,
+            f"partition_by '{model.partition_by}' is not a column of the SELECT's output (columns: {names}); "
+            f"name one of them or alias an expression AS {model.partition_by}",
+        )
+    if kind_column is None and partition.kind is not assumed.kind:
+        columns = _describe(model, adapter, partition, sample)  # re-type @start/@end for the real column
+    if existing is not None:
+        _check_same_columns(model, adapter, columns, existing)
+        partition = kind_column or partition
+    return CompiledModel(model, adapter, columns, partition, existing)
+
+
+def _describe(model: Model, adapter: EngineAdapter, partition: Column, sample: Run) -> list[Column]:
+    bounds = Bounds(model, partition)
+    query = exp.select("*").from_(bound_query(model, bounds).subquery(MODEL_ALIAS))
+    params = {} if isinstance(model.partitioning, ValuePartitioning) else bounds.params(*sample)
+    return adapter.describe_query(adapter.render(query), {k: v for k, v in params.items() if k in (START, END)})
+
+
+def _find(columns: list[Column] | None, name: str) -> Column | None:
+    for column in columns or []:
+        if column.name.lower() == name.lower():
+            return column
+    return None
+
+
+def _check_same_columns(model: Model, adapter: EngineAdapter, query: list[Column], table: list[Column]) -> None:
+    query_names = {c.name.lower(): c.name for c in query}
+    table_names = {c.name.lower(): c.name for c in table}
+    missing = [query_names[k] for k in query_names if k not in table_names]
+    extra = [table_names[k] for k in table_names if k not in query_names]
+    if not missing and not extra:
+        return
+    parts = []
+    if missing:
+        parts.append("not in the table: " + ", ".join(missing))
+    if extra:
+        parts.append("only in the table: " + ", ".join(extra))
+    target = adapter.render(adapter.normalize_table(model.table))
+    raise SchemaMismatchError(
+        f"{model.display_path}: the SELECT's columns differ from table {target} ({'; '.join(parts)}); "
+        f"nothing was written: align the SELECT with the table, or drop {target} to rebuild it"
+    )

@@ -1,0 +1,171 @@
+"""The engine adapter interface: what every warehouse offers, declared as capability flags."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, ClassVar
+
+from sqlglot import exp
+from sqlglot.dialects.dialect import Dialect
+
+from sqlbackfill.config import Target
+
+Params = Mapping[str, Any]
+
+
+class OverwriteStrategy(StrEnum):
+    """How an engine replaces a window of a table."""
+
+    DELETE_INSERT = "delete_insert"
+    INSERT_OVERWRITE = "insert_overwrite"
+    MERGE = "merge"
+
+
+class TemporalKind(StrEnum):
+    """What a partition column holds, which decides how window bounds are written."""
+
+    DATE = "date"
+    NAIVE = "timestamp"  # wall-clock time in the model's timezone
+    AWARE = "timestamptz"  # an instant
+    OTHER = "other"
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column name as the engine reports it, and its type."""
+
+    name: str
+    type: exp.DataType
+
+    @property
+    def kind(self) -> TemporalKind:
+        """The column's temporal kind."""
+        return temporal_kind(self.type)
+
+
+_AWARE = {exp.DataType.Type.TIMESTAMPTZ, exp.DataType.Type.TIMESTAMPLTZ}
+_NAIVE = {
+    exp.DataType.Type.TIMESTAMP,
+    exp.DataType.Type.TIMESTAMPNTZ,
+    exp.DataType.Type.DATETIME,
+    exp.DataType.Type.TIMESTAMP_S,
+    exp.DataType.Type.TIMESTAMP_MS,
+    exp.DataType.Type.TIMESTAMP_NS,
+}
+
+
+def temporal_kind(data_type: exp.DataType) -> TemporalKind:
+    """DATE, naive TIMESTAMP, aware TIMESTAMPTZ, or something else."""
+    if data_type.this == exp.DataType.Type.DATE:
+        return TemporalKind.DATE
+    if data_type.this in _AWARE:
+        return TemporalKind.AWARE
+    if data_type.this in _NAIVE:
+        return TemporalKind.NAIVE
+    return TemporalKind.OTHER
+
+
+class EngineAdapter(ABC):
+    """One warehouse connection. Subclasses declare capabilities; the compiler reads them."""
+
+    TYPE: ClassVar[str]
+    DIALECT: ClassVar[str]
+    SUPPORTS_TRANSACTIONS: ClassVar[bool] = True
+    OVERWRITE_STRATEGY: ClassVar[OverwriteStrategy] = OverwriteStrategy.DELETE_INSERT
+    # Several connections may write at once (per-partition concurrency).
+    SUPPORTS_CONCURRENCY: ClassVar[bool] = False
+
+    def __init__(self, target: Target) -> None:
+        self.target = target
+
+    # -- connection ---------------------------------------------------------------------------
+    @abstractmethod
+    def connect(self) -> None:
+        """Open the connection; failures raise EngineError without secrets in the message."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Close the connection (idempotent)."""
+
+    @property
+    @abstractmethod
+    def description(self) -> str:
+        """Where this adapter writes, safe to print (`duckdb warehouse.duckdb`)."""
+
+    # -- statements ---------------------------------------------------------------------------
+    @abstractmethod
+    def execute(self, sql: str, params: Params | None = None) -> int:
+        """Run one statement; return the affected row count (-1 when unknown)."""
+
+    @abstractmethod
+    def fetchall(self, sql: str, params: Params | None = None) -> list[tuple[Any, ...]]:
+        """Run a query and return its rows."""
+
+    @abstractmethod
+    def begin(self) -> None:
+        """Open a transaction."""
+
+    @abstractmethod
+    def commit(self) -> None:
+        """Commit the open transaction."""
+
+    @abstractmethod
+    def rollback(self) -> None:
+        """Roll back the open transaction, if any."""
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Everything inside commits together or not at all."""
+        self.begin()
+        try:
+            yield
+        except BaseException:
+            self.rollback()
+            raise
+        self.commit()
+
+    # -- catalog ------------------------------------------------------------------------------
+    @abstractmethod
+    def table_columns(self, table: exp.Table) -> list[Column] | None:
+        """The columns of an existing table, or None when it does not exist."""
+
+    @abstractmethod
+    def describe_query(self, sql: str, params: Params | None = None) -> list[Column]:
+        """The output columns of a query, without running it."""
+
+    # -- errors -------------------------------------------------------------------------------
+    def is_transient(self, error: BaseException) -> bool:
+        """Whether retrying the statement may succeed (connection drops, lock conflicts)."""
+        return False
+
+    def error_text(self, error: BaseException) -> str:
+        """The engine's message for an error, one line, for the status table."""
+        return " ".join(str(error).split())
+
+    # -- SQL rendering ------------------------------------------------------------------------
+    @property
+    def dialect(self) -> Dialect:
+        """The sqlglot dialect statements are rendered in."""
+        return Dialect.get_or_raise(self.DIALECT)
+
+    def render(self, expression: exp.Expression) -> str:
+        """SQL text for an expression tree in this engine's dialect."""
+        return expression.sql(dialect=self.DIALECT, comments=False)
+
+    def normalize_table(self, table: exp.Table) -> exp.Table:
+        """The table as the warehouse names it: unquoted parts follow the engine's case rules."""
+        normalized = self.dialect.normalize_identifier
+        parts = {k: normalized(v.copy()) for k, v in table.args.items() if isinstance(v, exp.Identifier)}
+        return exp.Table(**parts)
+
+    def identifier(self, name: str) -> exp.Identifier:
+        """An identifier for a name as the engine reports it, quoted only when it must be."""
+        plain = exp.to_identifier(name)
+        assert plain is not None
+        if plain.quoted or self.dialect.normalize_identifier(plain.copy()).name != name:
+            return exp.to_identifier(name, quoted=True)
+        return plain

@@ -1,0 +1,132 @@
+"""DuckDB: the embedded default engine (one file, one writing process at a time)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlglot import exp
+
+from sqlbackfill.engines.base import Column, EngineAdapter, Params
+from sqlbackfill.errors import EngineError, StatementError, WarehouseLockedError
+
+if TYPE_CHECKING:
+    import duckdb as duckdb_module
+
+_PID = re.compile(r"PID (\d+)")
+
+
+class DuckDBAdapter(EngineAdapter):
+    """The native `duckdb` driver over a database file (`path`, relative to the project)."""
+
+    TYPE = "duckdb"
+    DIALECT = "duckdb"
+
+    def __init__(self, target: Any, *, read_only: bool = False) -> None:
+        super().__init__(target)
+        self.path: Path = target.path_option("path", "warehouse.duckdb")
+        self.read_only = read_only
+        self._con: duckdb_module.DuckDBPyConnection | None = None
+        self._in_transaction = False
+
+    @property
+    def description(self) -> str:
+        return f"duckdb {self.path}"
+
+    @property
+    def exists(self) -> bool:
+        """Whether the database file is there (status never creates it)."""
+        return self.path.exists()
+
+    def connect(self) -> None:
+        import duckdb
+
+        if self._con is not None:
+            return
+        try:
+            if not self.read_only:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._con = duckdb.connect(str(self.path), read_only=self.read_only)
+        except duckdb.IOException as error:
+            message = str(error)
+            if "lock" in message.lower():
+                pid = _PID.search(message)
+                holder = f" (PID {pid[1]})" if pid else ""
+                raise WarehouseLockedError(
+                    f"{self.path} is in use by another process{holder}; DuckDB lets one process write a file "
+                    "at a time: wait for it to finish and run again"
+                ) from None
+            raise EngineError(f"cannot open {self.path}: {message}; check the target's path") from None
+        except duckdb.Error as error:
+            raise EngineError(f"cannot open {self.path}: {error}; check the target's path") from None
+
+    def close(self) -> None:
+        if self._con is not None:
+            self._con.close()
+            self._con = None
+
+    @property
+    def con(self) -> duckdb_module.DuckDBPyConnection:
+        """The open connection."""
+        if self._con is None:
+            self.connect()
+        assert self._con is not None
+        return self._con
+
+    def execute(self, sql: str, params: Params | None = None) -> int:
+        import duckdb
+
+        try:
+            cursor = self.con.execute(sql, dict(params) if params else None)
+        except duckdb.Error as error:
+            raise StatementError(self.error_text(error), transient=self.is_transient(error)) from error
+        return int(cursor.rowcount) if cursor.rowcount is not None else -1
+
+    def fetchall(self, sql: str, params: Params | None = None) -> list[tuple[Any, ...]]:
+        import duckdb
+
+        try:
+            return self.con.execute(sql, dict(params) if params else None).fetchall()
+        except duckdb.Error as error:
+            raise StatementError(self.error_text(error), transient=self.is_transient(error)) from error
+
+    def begin(self) -> None:
+        self.execute("BEGIN TRANSACTION")
+        self._in_transaction = True
+
+    def commit(self) -> None:
+        self.execute("COMMIT")
+        self._in_transaction = False
+
+    def rollback(self) -> None:
+        if self._in_transaction and self._con is not None:
+            self._in_transaction = False
+            self._con.execute("ROLLBACK")
+
+    def table_columns(self, table: exp.Table) -> list[Column] | None:
+        rows = self.fetchall(
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE lower(table_name) = lower($name) AND lower(table_schema) = lower($schema) "
+            "ORDER BY ordinal_position",
+            {"name": table.name, "schema": table.db or "main"},
+        )
+        if not rows:
+            return None
+        return [Column(name, _data_type(type_name)) for name, type_name in rows]
+
+    def describe_query(self, sql: str, params: Params | None = None) -> list[Column]:
+        rows = self.fetchall(f"DESCRIBE {sql}", params)
+        return [Column(row[0], _data_type(row[1])) for row in rows]
+
+    def is_transient(self, error: BaseException) -> bool:
+        import duckdb
+
+        return isinstance(error, duckdb.TransactionException)
+
+
+def _data_type(type_name: str) -> exp.DataType:
+    try:
+        return exp.DataType.build(type_name, dialect="duckdb")
+    except Exception:
+        return exp.DataType.build(type_name, dialect="duckdb", udt=True)

@@ -1,0 +1,39 @@
+"""A statement as sqlglot built it, the SQL an engine runs, and its bound parameters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sqlglot import exp
+
+if TYPE_CHECKING:
+    from sqlbackfill.engines.base import EngineAdapter
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One statement: its tree, the SQL the engine runs (with parameters) and the parameter values."""
+
+    tree: exp.Expression
+    sql: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, adapter: EngineAdapter, tree: exp.Expression, params: dict[str, Any] | None = None) -> Statement:
+        """Render `tree` for the adapter's engine."""
+        return cls(tree, adapter.render(tree), dict(params or {}))
+
+    def bind(self, params: dict[str, Any]) -> Statement:
+        """The same SQL with other parameter values (no re-rendering)."""
+        return Statement(self.tree, self.sql, params)
+
+    def display(self, adapter: EngineAdapter) -> str:
+        """The statement with its parameters inlined as quoted literals, as `sqlbackfill compile` shows it."""
+        if not self.params:
+            return self.sql
+        return adapter.render(exp.replace_placeholders(self.tree.copy(), **self.params))
+
+    def run(self, adapter: EngineAdapter) -> int:
+        """Execute on the adapter; the affected row count."""
+        return adapter.execute(self.sql, self.params or None)

@@ -1,0 +1,71 @@
+"""Find and load every model of a project folder."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from pathlib import Path
+
+from sqlbackfill.errors import ConfigError, ModelError, UsageError
+from sqlbackfill.model.graph import in_run_order
+from sqlbackfill.model.model import Model, build_model
+
+
+def load_models(models_dir: Path, dialect: str, now: dt.datetime | None = None) -> list[Model]:
+    """All `*.sql` files under `models_dir`, checked, in run order (upstream first)."""
+    if not models_dir.is_dir():
+        raise ConfigError(f"{models_dir}: models folder not found; create it or set [project] models = \"DIR\"")
+    moment = now or dt.datetime.now(dt.UTC)
+    base = models_dir.parent
+    models: list[Model] = []
+    for path in sorted(models_dir.rglob("*.sql")):
+        shown = _display(path, base)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise ModelError(shown, None, "is not UTF-8 text; save it as UTF-8") from None
+        models.append(build_model(path, text, dialect, moment, shown))
+    _check_unique(models)
+    return in_run_order(models)
+
+
+def select_models(models: Sequence[Model], names: Sequence[str]) -> list[Model]:
+    """The named models (all when none are named), keeping run order; unknown names list the known ones."""
+    if not names:
+        return list(models)
+    by_name = {m.name: m for m in models}
+    lowered = {m.name.lower(): m for m in models}
+    wanted: set[str] = set()
+    for name in names:
+        model = by_name.get(name) or lowered.get(name.lower())
+        if model is None:
+            known = ", ".join(sorted(by_name)) or "none"
+            raise UsageError(f"unknown model '{name}' (models: {known}); check `sqlbackfill ls`")
+        wanted.add(model.name)
+    return [m for m in models if m.name in wanted]
+
+
+def _display(path: Path, base: Path) -> str:
+    try:
+        return str(path.relative_to(base))
+    except ValueError:
+        return str(path)
+
+
+def _check_unique(models: list[Model]) -> None:
+    names: dict[str, Model] = {}
+    tables: dict[tuple[str | None, str], Model] = {}
+    for model in models:
+        key = model.name.lower()
+        if key in names:
+            raise ModelError(
+                model.display_path, None, f"model name '{model.name}' is also used by {names[key].display_path}; "
+                "rename one (header `name:` or the file)"
+            )
+        names[key] = model
+        if model.table_ref in tables:
+            other = tables[model.table_ref]
+            raise ModelError(
+                model.display_path, None, f"writes the same table as {other.display_path}; give one another `name:`"
+            )
+        tables[model.table_ref] = model

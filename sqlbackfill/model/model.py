@@ -1,0 +1,149 @@
+"""A model: one `.sql` file's header, query, partitioning and fingerprint."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlglot import exp
+from sqlglot.errors import ParseError
+from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
+
+from sqlbackfill.errors import ModelError, PartitionKeyError
+from sqlbackfill.model.header import GRAINS, BackfillPolicy, Header, parse_header
+from sqlbackfill.model.query import ParsedQuery, parse_query
+from sqlbackfill.partitions import Grain, Partitioning, Run, TimePartitioning, ValuePartitioning, load_zone
+
+
+@dataclass(frozen=True)
+class Model:
+    """Everything sqlbackfill knows about one model file."""
+
+    name: str
+    path: Path
+    display_path: str
+    table: exp.Table  # as written, in the project dialect
+    partition_by: str
+    partitioning: Partitioning
+    bounds: Run  # the model's own partitions, half-open ordinals
+    policy: BackfillPolicy
+    query: ParsedQuery
+    dialect: str
+    fingerprint: str
+    header: Header
+    notes: tuple[str, ...] = ()
+
+    @property
+    def is_time(self) -> bool:
+        """True for hour/day/week/month/year models, False for `values` models."""
+        return isinstance(self.partitioning, TimePartitioning)
+
+    @property
+    def table_ref(self) -> tuple[str | None, str]:
+        """(schema, table) normalised in the project dialect: what other models' FROM clauses match."""
+        normalized = normalize_identifiers(self.table.copy(), dialect=self.dialect)
+        assert isinstance(normalized, exp.Table)
+        return (normalized.db or None, normalized.name)
+
+
+def build_model(path: Path, text: str, dialect: str, now: dt.datetime, display_path: str | None = None) -> Model:
+    """Parse and check a model file; every problem is a ModelError naming the file and line."""
+    shown = display_path or str(path)
+    header = parse_header(shown, text)
+    query = parse_query(shown, text, dialect)
+    name = (header.get("name") or path.stem).strip()
+    table = _table(header, name, dialect)
+    partition_by = _partition_by(header, query, dialect)
+    partitioning, bounds, notes = _partitioning(header, now)
+    if query.uses_window and isinstance(partitioning, ValuePartitioning):
+        raise header.error("values", "a values model has no time window: drop @start/@end from its SQL")
+    return Model(
+        name=name,
+        path=path,
+        display_path=shown,
+        table=table,
+        partition_by=partition_by,
+        partitioning=partitioning,
+        bounds=bounds,
+        policy=header.policy(),
+        query=query,
+        dialect=dialect,
+        fingerprint=fingerprint(query, header, dialect),
+        header=header,
+        notes=notes,
+    )
+
+
+def fingerprint(query: ParsedQuery, header: Header, dialect: str) -> str:
+    """Normalised SQL (no comments, no formatting, identifier case folded) plus the data-changing keys."""
+    normalized = normalize_identifiers(query.ast.copy(), dialect=dialect)
+    sql = normalized.sql(dialect=dialect, comments=False)
+    digest = hashlib.sha256(f"{sql}\n{header.fingerprint_part()}".encode()).hexdigest()
+    return digest[:16]
+
+
+def _table(header: Header, name: str, dialect: str) -> exp.Table:
+    try:
+        table = exp.to_table(name, dialect=dialect)
+    except (ParseError, ValueError):
+        table = None
+    if table is None or not table.name or table.catalog or name.count(".") > 1:
+        raise header.error("name", f"name '{name}' is not a table name; use `table` or `schema.table`")
+    return table
+
+
+def _partition_by(header: Header, query: ParsedQuery, dialect: str) -> str:
+    raw = header.get("partition_by")
+    if raw is None:
+        raise ModelError(header.path, 1, "missing `-- partition_by: COLUMN` (the partition column of the output)")
+    column = raw.strip()
+    try:
+        ident = exp.to_identifier(column)
+        assert ident is not None
+    except Exception:
+        raise header.error("partition_by", f"partition_by '{column}' is not a column name") from None
+    if query.output_columns is not None:
+        wanted = _fold(column, dialect)
+        names = [_fold(c, dialect) for c in query.output_columns]
+        if wanted not in names:
+            shown = ", ".join(query.output_columns) or "(none named)"
+            raise header.error(
+                "partition_by",
+                f"partition_by '{column}' is not a column of the SELECT's output (columns: {shown}); "
+                f"name one of them or alias an expression AS {column}",
+            )
+    return column
+
+
+def _fold(name: str, dialect: str) -> str:
+    ident = normalize_identifiers(exp.to_identifier(name), dialect=dialect)
+    return ident.name
+
+
+def _partitioning(header: Header, now: dt.datetime) -> tuple[Partitioning, Run, tuple[str, ...]]:
+    values = header.values()
+    if values is not None:
+        for key in ("grain", "start", "end", "timezone"):
+            if header.get(key) is not None:
+                raise header.error(key, f"`{key}` applies to time grains; a `values` model takes only its values")
+        return ValuePartitioning(values), (0, len(values)), ()
+    grain_text = (header.get("grain") or "day").strip().lower()
+    if grain_text not in GRAINS:
+        raise header.error("grain", f"unknown grain '{grain_text}' ({', '.join(GRAINS)}); or use `values: a, b`")
+    timezone = (header.get("timezone") or "UTC").strip()
+    try:
+        load_zone(timezone)
+    except PartitionKeyError as error:
+        raise header.error("timezone", str(error)) from None
+    start = header.get("start")
+    if start is None:
+        raise ModelError(header.path, 1, f"a {grain_text} model needs a start: add `-- start: 2026-01-01`")
+    partitioning = TimePartitioning(Grain(grain_text), timezone)
+    try:
+        bounds, note = partitioning.header_bounds(start, header.get("end"), now)
+    except PartitionKeyError as error:
+        key = "end" if str(error).startswith("end:") else "start"
+        raise header.error(key, str(error)) from None
+    return partitioning, bounds, (note,) if note else ()

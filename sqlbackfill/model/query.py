@@ -1,0 +1,129 @@
+"""The model's SELECT: parsed by sqlglot, with `@start`/`@end` turned into placeholder nodes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import ParseError, TokenError
+from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
+from sqlglot.tokens import Token, TokenType
+
+from sqlbackfill.errors import ModelError
+
+# `@start`/`@end` become these placeholders; compiling swaps them for literals typed for the column.
+WINDOW_PLACEHOLDERS = {"start": "sqlbackfill_start", "end": "sqlbackfill_end"}
+_SENTINEL = "__sqlbackfill_{}__"
+
+
+@dataclass(frozen=True)
+class ParsedQuery:
+    """One SELECT (or set operation), its output columns when knowable, and the tables it reads."""
+
+    ast: exp.Query
+    uses_window: bool
+    output_columns: tuple[str, ...] | None  # None when a `*` hides them
+    references: tuple[tuple[str | None, str], ...]  # (schema, table), normalised for the dialect
+
+
+def parse_query(path: str, text: str, dialect: str) -> ParsedQuery:
+    """Parse a model file's SQL; every error names the file, the line and the fix."""
+    try:
+        tokens = sqlglot.tokenize(text, read=dialect)
+    except TokenError as error:
+        raise ModelError(
+            path, _token_error_line(error, text), "SQL does not tokenize: an unterminated string, quoted name or comment; close it"
+        ) from None
+    substituted, uses_window = _substitute_window(text, tokens)
+    try:
+        statements = [s for s in sqlglot.parse(substituted, read=dialect) if s is not None]
+    except ParseError as error:
+        first = error.errors[0] if error.errors else {}
+        line = first.get("line")
+        detail = first.get("description") or str(error)
+        raise ModelError(path, line, f"SQL does not parse ({dialect}): {detail}; fix the SELECT") from None
+    if not statements:
+        raise ModelError(path, None, "no SELECT after the header; a model is one SELECT statement")
+    if len(statements) > 1:
+        raise ModelError(
+            path, _second_statement_line(tokens), "holds more than one statement; a model is exactly one SELECT"
+        )
+    ast = statements[0]
+    if not isinstance(ast, exp.Query):
+        raise ModelError(
+            path, _first_line(tokens), f"is not a SELECT (found {ast.key.upper()}); a model is one SELECT (or WITH … SELECT)"
+        )
+    ast = _placeholders(ast)
+    return ParsedQuery(ast, uses_window, _output_columns(ast), _references(ast, dialect))
+
+
+def _substitute_window(text: str, tokens: list[Token]) -> tuple[str, bool]:
+    spans: list[tuple[int, int, str]] = []
+    for at, word in zip(tokens, tokens[1:], strict=False):
+        name = word.text.lower()
+        if at.text == "@" and name in WINDOW_PLACEHOLDERS and word.start == at.end + 1:
+            spans.append((at.start, word.end + 1, _SENTINEL.format(name)))
+    for start, end, replacement in reversed(spans):
+        text = text[:start] + replacement + text[end:]
+    return text, bool(spans)
+
+
+def _placeholders(ast: exp.Query) -> exp.Query:
+    names = {_SENTINEL.format(k): v for k, v in WINDOW_PLACEHOLDERS.items()}
+
+    def swap(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Column) and not node.table and node.name in names:
+            return exp.Placeholder(this=names[node.name])
+        return node
+
+    result = ast.transform(swap)
+    assert isinstance(result, exp.Query)
+    return result
+
+
+def _output_columns(ast: exp.Query) -> tuple[str, ...] | None:
+    selects = ast.selects
+    if any(isinstance(s, exp.Star) or (isinstance(s, exp.Column) and s.is_star) for s in selects):
+        return None
+    return tuple(ast.named_selects)
+
+
+def _references(ast: exp.Query, dialect: str) -> tuple[tuple[str | None, str], ...]:
+    ctes = {cte.alias_or_name.lower() for cte in ast.find_all(exp.CTE)}
+    found: list[tuple[str | None, str]] = []
+    for table in ast.find_all(exp.Table):
+        if not isinstance(table.this, exp.Identifier):
+            continue  # a table function such as read_csv(...)
+        if not table.db and table.name.lower() in ctes:
+            continue
+        normalized = normalize_identifiers(table.copy(), dialect=dialect)
+        assert isinstance(normalized, exp.Table)
+        ref = (normalized.db or None, normalized.name)
+        if ref not in found:
+            found.append(ref)
+    return tuple(found)
+
+
+def _token_error_line(error: TokenError, text: str) -> int | None:
+    # sqlglot's message quotes the text up to the failure: find it to name the line.
+    message = str(error)
+    if "'" not in message:
+        return None
+    context = message.split("'", 1)[1].rsplit("'", 1)[0]
+    found = text.find(context) if context else -1
+    return text.count("\n", 0, found + len(context)) + 1 if found >= 0 else None
+
+
+def _first_line(tokens: list[Token]) -> int | None:
+    return tokens[0].line if tokens else None
+
+
+def _second_statement_line(tokens: list[Token]) -> int | None:
+    seen_semicolon = False
+    for token in tokens:
+        if token.token_type == TokenType.SEMICOLON:
+            seen_semicolon = True
+        elif seen_semicolon:
+            return token.line
+    return None

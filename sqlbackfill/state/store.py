@@ -1,0 +1,241 @@
+"""The state store: partition status and runs, kept in the warehouse beside the data.
+
+Writes that mark partitions materialized run inside the caller's transaction, next to the data they
+describe, so the status table never claims what the data does not hold.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, NamedTuple
+
+from sqlglot import exp
+
+from sqlbackfill.engines import EngineAdapter, Statement
+from sqlbackfill.state import tables
+from sqlbackfill.state.tables import PARTITION_COLUMNS, PARTITIONS, RUN_COLUMNS, RUNS
+
+
+class PartitionStatus(StrEnum):
+    """A partition's health, as `status` reports it."""
+
+    MATERIALIZED = "materialized"
+    MISSING = "missing"
+    FAILED = "failed"
+    STALE = "stale"
+    RUNNING = "running"
+
+
+class PartitionRecord(NamedTuple):
+    """One row of `sqlbackfill.partitions`."""
+
+    key: str
+    status: str
+    rows: int | None
+    fingerprint: str | None
+    run_id: str | None
+    error: str | None
+    updated_at: dt.datetime | None
+
+
+def status_of(record: PartitionRecord | None, fingerprint: str) -> PartitionStatus:
+    """Missing without a row; failed as recorded; stale when built by other model SQL."""
+    if record is None:
+        return PartitionStatus.MISSING
+    if record.status == PartitionStatus.FAILED:
+        return PartitionStatus.FAILED
+    if record.fingerprint != fingerprint:
+        return PartitionStatus.STALE
+    return PartitionStatus.MATERIALIZED
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One row of `sqlbackfill.runs`: a model's share of one `sqlbackfill run`."""
+
+    run_id: str
+    model: str
+    mode: str
+    range_start: str | None
+    range_end: str | None
+    partitions: int
+    fingerprint: str
+    started_at: dt.datetime
+
+
+def utc_now() -> dt.datetime:
+    """Now, as naive UTC (how the metadata tables store time)."""
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+class StateStore(ABC):
+    """Where partition status and runs live."""
+
+    @abstractmethod
+    def ensure(self) -> None:
+        """Create the metadata schema and tables if missing (DDL: before any transaction)."""
+
+    @abstractmethod
+    def records(self, model: str) -> dict[str, PartitionRecord]:
+        """Every recorded partition of a model, by key."""
+
+    @abstractmethod
+    def record_one(self, model: str, key: str, rows: int, fingerprint: str, run_id: str) -> None:
+        """Mark one partition materialized with its row count (inside the data's transaction)."""
+
+    @abstractmethod
+    def record_counted(self, model: str, keys: Sequence[str], counts: exp.Select, fingerprint: str,
+                       run_id: str) -> None:
+        """Mark partitions materialized with counts from `counts` (key, row_count), in one statement."""
+
+    @abstractmethod
+    def record_failed(self, model: str, keys: Sequence[str], error: str, run_id: str) -> None:
+        """Mark partitions failed with the engine's error, keeping their last rows and fingerprint."""
+
+    @abstractmethod
+    def start_run(self, run: RunRecord) -> None:
+        """Record a run as started."""
+
+    @abstractmethod
+    def finish_run(self, run_id: str, model: str, counts: dict[str, int], outcome: str) -> None:
+        """Record how a run ended."""
+
+
+def _p(name: str) -> exp.Placeholder:
+    return exp.Placeholder(this=name)
+
+
+def _col(name: str) -> exp.Column:
+    return exp.column(name)
+
+
+class WarehouseState(StateStore):
+    """The state store in the target warehouse itself, schema `sqlbackfill`."""
+
+    def __init__(self, adapter: EngineAdapter) -> None:
+        self.adapter = adapter
+        self._cache: dict[str, Statement] = {}
+
+    def _cached(self, name: str, build: Any) -> Statement:
+        if name not in self._cache:
+            self._cache[name] = Statement.build(self.adapter, build())
+        return self._cache[name]
+
+    def _run(self, tree: exp.Expression, params: dict[str, Any] | None = None) -> int:
+        return Statement.build(self.adapter, tree, params).run(self.adapter)
+
+    def ensure(self) -> None:
+        self._run(tables.create_schema())
+        self._run(tables.create_table(PARTITIONS, PARTITION_COLUMNS))
+        self._run(tables.create_table(RUNS, RUN_COLUMNS))
+
+    def exists(self) -> bool:
+        """Whether the partitions table is there (status never creates it)."""
+        return self.adapter.table_columns(self.adapter.normalize_table(tables.table(PARTITIONS))) is not None
+
+    def records(self, model: str) -> dict[str, PartitionRecord]:
+        statement = self._cached("read", lambda: exp.select(
+            *[_col(c) for c in ("partition_key", "status", "row_count", "fingerprint", "run_id", "error",
+                                "updated_at")]
+        ).from_(tables.table(PARTITIONS)).where(exp.EQ(this=_col("model"), expression=_p("model"))))
+        rows = self.adapter.fetchall(statement.sql, {"model": model})
+        return {row[0]: PartitionRecord(*row) for row in rows}
+
+    def record_one(self, model: str, key: str, rows: int, fingerprint: str, run_id: str) -> None:
+        delete = self._cached("delete_one", lambda: exp.delete(tables.table(PARTITIONS), where=exp.and_(
+            exp.EQ(this=_col("model"), expression=_p("model")),
+            exp.EQ(this=_col("partition_key"), expression=_p("key")),
+        )))
+        insert = self._cached("insert_one", lambda: exp.insert(
+            exp.values([tuple(_p(c) for c in tables.names(PARTITION_COLUMNS))]),
+            tables.table(PARTITIONS),
+            columns=tables.names(PARTITION_COLUMNS),
+        ))
+        self.adapter.execute(delete.sql, {"model": model, "key": key})
+        self.adapter.execute(insert.sql, {
+            "model": model, "partition_key": key, "status": PartitionStatus.MATERIALIZED.value,
+            "row_count": rows, "fingerprint": fingerprint, "run_id": run_id, "error": None,
+            "updated_at": utc_now(),
+        })
+
+    def record_counted(self, model: str, keys: Sequence[str], counts: exp.Select, fingerprint: str,
+                       run_id: str) -> None:
+        self._delete_keys(model, keys)
+        select = exp.select(
+            _p("model"),
+            exp.column("partition_key", table="c"),
+            exp.Literal.string(PartitionStatus.MATERIALIZED.value),
+            exp.column("row_count", table="c"),
+            _p("fingerprint"),
+            _p("run_id"),
+            exp.cast(exp.null(), "TEXT"),
+            _p("updated_at"),
+        ).from_(counts.subquery("c"))
+        insert = exp.insert(select, tables.table(PARTITIONS), columns=tables.names(PARTITION_COLUMNS))
+        self._run(insert, {"model": model, "fingerprint": fingerprint, "run_id": run_id, "updated_at": utc_now()})
+
+    def record_failed(self, model: str, keys: Sequence[str], error: str, run_id: str) -> None:
+        if not keys:
+            return
+        params = {"model": model, "error": error, "run_id": run_id, "updated_at": utc_now()}
+        with self.adapter.transaction():
+            update = exp.update(
+                tables.table(PARTITIONS),
+                {"status": exp.Literal.string(PartitionStatus.FAILED.value), "error": _p("error"),
+                 "run_id": _p("run_id"), "updated_at": _p("updated_at")},
+                where=self._keys_filter(keys),
+            )
+            self._run(update, params)
+            existing = exp.select("1").from_(exp.alias_(tables.table(PARTITIONS), "p")).where(exp.and_(
+                exp.EQ(this=exp.column("model", table="p"), expression=_p("model")),
+                exp.EQ(this=exp.column("partition_key", table="p"), expression=exp.column("k", table="w")),
+            ))
+            select = exp.select(
+                _p("model"), exp.column("k", table="w"), exp.Literal.string(PartitionStatus.FAILED.value),
+                exp.cast(exp.null(), "BIGINT"), exp.cast(exp.null(), "TEXT"), _p("run_id"), _p("error"),
+                _p("updated_at"),
+            ).from_(_keys_values(keys)).where(exp.Not(this=exp.Exists(this=existing)))
+            self._run(exp.insert(select, tables.table(PARTITIONS), columns=tables.names(PARTITION_COLUMNS)),
+                      params)
+
+    def start_run(self, run: RunRecord) -> None:
+        values = {
+            "run_id": run.run_id, "model": run.model, "mode": run.mode, "range_start": run.range_start,
+            "range_end": run.range_end, "partitions": run.partitions, "succeeded": 0, "failed": 0,
+            "skipped": 0, "fingerprint": run.fingerprint, "started_at": run.started_at, "finished_at": None,
+            "outcome": "running",
+        }
+        insert = exp.insert(exp.values([tuple(_p(c) for c in values)]), tables.table(RUNS), columns=list(values))
+        self._run(insert, values)
+
+    def finish_run(self, run_id: str, model: str, counts: dict[str, int], outcome: str) -> None:
+        assignments: dict[str, Any] = {name: _p(name) for name in ("succeeded", "failed", "skipped")}
+        assignments |= {"finished_at": _p("finished_at"), "outcome": _p("outcome")}
+        update = exp.update(tables.table(RUNS), assignments, where=exp.and_(
+            exp.EQ(this=_col("run_id"), expression=_p("run_id")),
+            exp.EQ(this=_col("model"), expression=_p("model")),
+        ))
+        params = {name: counts.get(name, 0) for name in ("succeeded", "failed", "skipped")}
+        params |= {"finished_at": utc_now(), "outcome": outcome, "run_id": run_id, "model": model}
+        self._run(update, params)
+
+    def _delete_keys(self, model: str, keys: Sequence[str]) -> None:
+        self._run(exp.delete(tables.table(PARTITIONS), where=self._keys_filter(keys)), {"model": model})
+
+    @staticmethod
+    def _keys_filter(keys: Sequence[str]) -> exp.Expression:
+        return exp.and_(
+            exp.EQ(this=_col("model"), expression=_p("model")),
+            exp.In(this=_col("partition_key"), expressions=[exp.Literal.string(k) for k in keys]),
+        )
+
+
+def _keys_values(keys: Sequence[str]) -> exp.Values:
+    return exp.Values(
+        expressions=[exp.tuple_(exp.Literal.string(k)) for k in keys],
+        alias=exp.TableAlias(this=exp.to_identifier("w"), columns=[exp.to_identifier("k")]),
+    )
