@@ -92,6 +92,11 @@ class EngineAdapter(ABC):
         """Close the connection (idempotent)."""
 
     @property
+    def exists(self) -> bool:
+        """Whether the warehouse is there before connecting (False only for a missing embedded file)."""
+        return True
+
+    @property
     @abstractmethod
     def description(self) -> str:
         """Where this adapter writes, safe to print (`duckdb warehouse.duckdb`)."""

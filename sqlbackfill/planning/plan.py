@@ -1,0 +1,109 @@
+"""Plans: which partitions of each model a run covers, grouped into Steps (one transaction each)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlbackfill.errors import UsageError
+from sqlbackfill.model import Model
+from sqlbackfill.partitions import Run
+from sqlbackfill.partitions.ranges import chunk, count, runs_of
+
+PER_PARTITION = "per_partition"
+SINGLE_RUN = "single_run"
+BATCH = "batch"
+
+
+@dataclass(frozen=True)
+class Mode:
+    """How partitions are grouped into steps: one each, one per contiguous run, or batches of N."""
+
+    name: str
+    batch_size: int | None = None
+
+    @property
+    def step_size(self) -> int | None:
+        """Most partitions per step (None: a whole contiguous run)."""
+        if self.name == PER_PARTITION:
+            return 1
+        return self.batch_size if self.name == BATCH else None
+
+    def __str__(self) -> str:
+        return f"batch({self.batch_size})" if self.name == BATCH else self.name
+
+
+def resolve_mode(model: Model, single_run: bool, per_partition: bool, batch_size: int | None) -> Mode:
+    """The flags' mode, or else the model's `backfill:` policy."""
+    chosen = [flag for flag, on in (("--single-run", single_run), ("--per-partition", per_partition),
+                                    ("--batch-size", batch_size is not None)) if on]
+    if len(chosen) > 1:
+        raise UsageError(f"{' and '.join(chosen)} cannot be combined; pick one")
+    if batch_size is not None and batch_size < 1:
+        raise UsageError(f"--batch-size must be at least 1, got {batch_size}")
+    if single_run:
+        return Mode(SINGLE_RUN)
+    if per_partition:
+        return Mode(PER_PARTITION)
+    if batch_size is not None:
+        return Mode(BATCH, batch_size)
+    return Mode(model.policy.mode, model.policy.batch_size)
+
+
+@dataclass(frozen=True)
+class Filters:
+    """`--only-missing` (missing or failed), `--only-failed`, `--only-stale`: their union picks partitions."""
+
+    only_missing: bool = False
+    only_failed: bool = False
+    only_stale: bool = False
+
+    @property
+    def active(self) -> bool:
+        """Whether any filter is on (else every selected partition runs)."""
+        return self.only_missing or self.only_failed or self.only_stale
+
+    def wanted(self) -> set[str]:
+        """The statuses these filters pick."""
+        statuses: set[str] = set()
+        if self.only_missing:
+            statuses |= {"missing", "failed"}
+        if self.only_failed:
+            statuses.add("failed")
+        if self.only_stale:
+            statuses.add("stale")
+        return statuses
+
+
+@dataclass(frozen=True)
+class ModelPlan:
+    """One model's share of a run: the selection, the partitions picked, and the steps."""
+
+    model: Model
+    mode: Mode
+    selection: Run
+    runs: list[Run]
+    steps: list[Run]
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def partitions(self) -> int:
+        """How many partitions the steps cover (days a zone skips not counted)."""
+        return sum(len(self.model.partitioning.members(lo, hi)) for lo, hi in self.runs)
+
+
+def plan_model(model: Model, selection: Run, mode: Mode, filters: Filters,
+               status_of_key: Callable[[str], str] | None = None, notes: tuple[str, ...] = ()) -> ModelPlan:
+    """Pick the partitions of `selection` the filters want and group them into steps."""
+    lo, hi = selection
+    members = model.partitioning.members(lo, hi)
+    if filters.active:
+        if status_of_key is None:
+            raise ValueError("filters need partition statuses")
+        wanted = filters.wanted()
+        runs = runs_of(o for o, key in members if status_of_key(key) in wanted)
+    else:
+        runs = runs_of(o for o, _ in members)
+    steps = chunk(runs, mode.step_size)
+    assert count(steps) == count(runs)
+    return ModelPlan(model, mode, selection, runs, steps, notes)

@@ -1,0 +1,79 @@
+"""A session: one project, its models, and a connection to one of its targets."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlbackfill.config import Project, Target, load_project
+from sqlbackfill.engines import EngineAdapter, adapter_for
+from sqlbackfill.errors import PartitionKeyError
+from sqlbackfill.model import Model, load_models, select_models
+from sqlbackfill.partitions import Run, Selection
+from sqlbackfill.state import WarehouseState
+
+
+@dataclass(frozen=True)
+class Selected:
+    """A model and the partitions a command covers (None: left out, see `note`)."""
+
+    model: Model
+    selection: Selection | None
+    note: str | None = None
+
+
+@dataclass
+class Session:
+    """What every command starts from: the project, its models in run order, and the target."""
+
+    project: Project
+    target: Target
+    models: list[Model]
+    now: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+
+    @classmethod
+    def open(cls, project_dir: str | Path, target: str | None = None, now: dt.datetime | None = None) -> Session:
+        """Load the project and its models (no connection yet)."""
+        project = load_project(project_dir)
+        moment = now or dt.datetime.now(dt.UTC)
+        chosen = project.target(target)
+        return cls(project, chosen, load_models(project.models_dir, project.dialect, moment), moment)
+
+    def connect(self, *, read_only: bool = False) -> tuple[EngineAdapter, WarehouseState]:
+        """An open adapter and the state store on it."""
+        adapter = adapter_for(self.target, read_only=read_only)
+        adapter.connect()
+        return adapter, WarehouseState(adapter)
+
+    def warehouse_exists(self) -> bool:
+        """Whether the target already holds a warehouse (read-only commands never create one)."""
+        return adapter_for(self.target, read_only=True).exists
+
+    def select(self, names: Sequence[str], start: str | None, end: str | None) -> list[Selected]:
+        """The named models (all when none) and the partitions `--start/--end` pick in each.
+
+        With several models, a time range leaves `values` models out, and a model the range misses is
+        left out with a note; a model named alone must have something selected."""
+        models = select_models(self.models, names)
+        several = len(models) > 1
+        chosen: list[Selected] = []
+        for model in models:
+            if several and (start or end) and not model.is_time:
+                chosen.append(Selected(model, None, f"{model.name}: a values model, left out of a time range"))
+                continue
+            try:
+                selection = model.partitioning.select(start, end, model.bounds)
+            except PartitionKeyError as error:
+                if not names and str(error).startswith("nothing selected"):
+                    chosen.append(Selected(model, None, f"{model.name}: {error}"))
+                    continue
+                raise PartitionKeyError(f"model {model.name}: {error}") from None
+            chosen.append(Selected(model, selection))
+        return chosen
+
+
+def bounds_of(selection: Selection | None) -> Run:
+    """The selected run, or an empty one."""
+    return selection.run if selection else (0, 0)

@@ -1,0 +1,99 @@
+"""Partition health per model, as `sqlbackfill status` reports it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from sqlbackfill.model import Model
+from sqlbackfill.running.session import Session
+from sqlbackfill.state import PartitionRecord, PartitionStatus, status_of
+
+STATUSES = tuple(s.value for s in PartitionStatus)
+
+
+@dataclass(frozen=True)
+class PartitionView:
+    """One partition in a status report."""
+
+    key: str
+    status: str
+    rows: int | None
+    error: str | None
+    updated_at: str | None
+
+    def as_json(self) -> dict[str, object]:
+        """The public JSON shape of a partition."""
+        return {"key": self.key, "status": self.status, "rows": self.rows, "error": self.error,
+                "updated_at": self.updated_at}
+
+
+@dataclass
+class ModelStatus:
+    """One model's partitions, their counts, and what the report left out."""
+
+    model: Model
+    partitions: list[PartitionView] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(STATUSES, 0))
+    orphans: int = 0  # recorded keys the model no longer has
+    notes: tuple[str, ...] = ()
+
+    def as_json(self) -> dict[str, object]:
+        """The public JSON shape of a model's status."""
+        return {
+            "name": self.model.name,
+            "partitions": [p.as_json() for p in self.partitions],
+            "counts": dict(self.counts),
+        }
+
+
+def collect_status(session: Session, names: Sequence[str], start: str | None, end: str | None) -> tuple[
+        list[ModelStatus], list[str]]:
+    """Status of the selected models' partitions, read without creating or locking anything for long."""
+    chosen = session.select(names, start, end)
+    notes = [c.note for c in chosen if c.note]
+    records_by_model: dict[str, dict[str, PartitionRecord]] = {}
+    if session.warehouse_exists():
+        adapter, state = session.connect(read_only=True)
+        try:
+            if state.exists():
+                for c in chosen:
+                    records_by_model[c.model.name] = state.records(c.model.name)
+        finally:
+            adapter.close()
+    reports = []
+    for c in chosen:
+        if c.selection is None:
+            continue
+        records = records_by_model.get(c.model.name, {})
+        reports.append(model_status(c.model, c.selection.run, records, c.model.notes + c.selection.notes))
+    return reports, notes
+
+
+def model_status(model: Model, run: tuple[int, int], records: dict[str, PartitionRecord],
+                 notes: tuple[str, ...] = ()) -> ModelStatus:
+    """Derive each partition's status from its record and the model's fingerprint."""
+    report = ModelStatus(model, notes=notes)
+    for _, key in model.partitioning.members(*run):
+        record = records.get(key)
+        status = status_of(record, model.fingerprint).value
+        report.counts[status] += 1
+        report.partitions.append(PartitionView(
+            key,
+            status,
+            record.rows if record else None,
+            record.error if record else None,
+            _iso(record.updated_at) if record else None,
+        ))
+    all_keys = set(model.partitioning.keys(*model.bounds))
+    report.orphans = sum(1 for key in records if key not in all_keys)
+    return report
+
+
+def _iso(moment: dt.datetime | None) -> str | None:
+    if moment is None:
+        return None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(dt.UTC).replace(tzinfo=None)
+    return moment.isoformat(timespec="seconds") + "Z"
