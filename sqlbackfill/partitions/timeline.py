@@ -65,8 +65,9 @@ class TimeGrid:
     def ordinal_at(self, instant: dt.datetime) -> int:
         """The partition holding `instant` (aware)."""
         if self.grain is Grain.HOUR:
-            seconds = int((instant - EPOCH).total_seconds()) - self._phase
-            return seconds // 3600
+            # Exact floor division of timedeltas: float seconds truncate toward zero before 1970 and lose
+            # the microsecond (the `end - 1µs` of a selection) far in the future.
+            return (instant - EPOCH - dt.timedelta(seconds=self._phase)) // HOUR
         return self.ordinal_of_date(instant.astimezone(self.zone).date())
 
     def ordinal_of_date(self, day: dt.date) -> int:

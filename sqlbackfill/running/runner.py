@@ -25,6 +25,7 @@ from sqlbackfill.running.events import (
     ignore,
 )
 from sqlbackfill.running.session import Session
+from sqlbackfill.running.steps import status_statements
 from sqlbackfill.state import RunRecord, WarehouseState, status_of, utc_now
 
 
@@ -196,12 +197,9 @@ class _Execution:
             with self.adapter.transaction():
                 compiled.delete(lo, hi).run(self.adapter)
                 inserted = compiled.insert(lo, hi).run(self.adapter)
-                if len(keys) == 1 and inserted >= 0:
-                    self.state.record_one(model.name, keys[0], inserted, model.fingerprint, self.report.run_id)
-                else:
-                    self.state.record_counted(
-                        model.name, keys, compiled.row_counts(lo, hi), model.fingerprint, self.report.run_id
-                    )
+                for statement in status_statements(compiled, self.state, lo, hi, rows=inserted,
+                                                   run_id=self.report.run_id, single=inserted >= 0):
+                    statement.run(self.adapter)
         except StatementError as error:
             message = str(error)
             self.state.record_failed(model.name, keys, message, self.report.run_id)

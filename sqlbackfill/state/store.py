@@ -84,13 +84,10 @@ class StateStore(ABC):
         """Every recorded partition of a model, by key."""
 
     @abstractmethod
-    def record_one(self, model: str, key: str, rows: int, fingerprint: str, run_id: str) -> None:
-        """Mark one partition materialized with its row count (inside the data's transaction)."""
-
-    @abstractmethod
-    def record_counted(self, model: str, keys: Sequence[str], counts: exp.Select, fingerprint: str,
-                       run_id: str) -> None:
-        """Mark partitions materialized with counts from `counts` (key, row_count), in one statement."""
+    def materialize_statements(self, model: str, keys: Sequence[str], fingerprint: str, *,
+                               counts: exp.Select | None = None, rows: int | None = None,
+                               run_id: str | None = None) -> list[Statement]:
+        """Status writes marking partitions materialized, to run inside the data's transaction."""
 
     @abstractmethod
     def record_failed(self, model: str, keys: Sequence[str], error: str, run_id: str) -> None:
@@ -145,26 +142,28 @@ class WarehouseState(StateStore):
         rows = self.adapter.fetchall(statement.sql, {"model": model})
         return {row[0]: PartitionRecord(*row) for row in rows}
 
-    def record_one(self, model: str, key: str, rows: int, fingerprint: str, run_id: str) -> None:
-        delete = self._cached("delete_one", lambda: exp.delete(tables.table(PARTITIONS), where=exp.and_(
-            exp.EQ(this=_col("model"), expression=_p("model")),
-            exp.EQ(this=_col("partition_key"), expression=_p("key")),
-        )))
-        insert = self._cached("insert_one", lambda: exp.insert(
-            exp.values([tuple(_p(c) for c in tables.names(PARTITION_COLUMNS))]),
-            tables.table(PARTITIONS),
-            columns=tables.names(PARTITION_COLUMNS),
-        ))
-        self.adapter.execute(delete.sql, {"model": model, "key": key})
-        self.adapter.execute(insert.sql, {
-            "model": model, "partition_key": key, "status": PartitionStatus.MATERIALIZED.value,
-            "row_count": rows, "fingerprint": fingerprint, "run_id": run_id, "error": None,
-            "updated_at": utc_now(),
-        })
-
-    def record_counted(self, model: str, keys: Sequence[str], counts: exp.Select, fingerprint: str,
-                       run_id: str) -> None:
-        self._delete_keys(model, keys)
+    def materialize_statements(self, model: str, keys: Sequence[str], fingerprint: str, *,
+                               counts: exp.Select | None = None, rows: int | None = None,
+                               run_id: str | None = None) -> list[Statement]:
+        """The status writes for partitions just built: one key with its row count (`rows`, bound when
+        known), or many keys counted by the `counts` query (key, row_count). Values left unbound
+        (run id, time, rows) stay parameters, as `sqlbackfill compile` shows them."""
+        params: dict[str, Any] = {"model": model, "fingerprint": fingerprint}
+        if run_id is not None:
+            params |= {"run_id": run_id, "updated_at": utc_now()}
+        if counts is None:
+            (key,) = keys
+            delete = self._cached("delete_one", lambda: exp.delete(tables.table(PARTITIONS), where=exp.and_(
+                exp.EQ(this=_col("model"), expression=_p("model")),
+                exp.EQ(this=_col("partition_key"), expression=_p("partition_key")),
+            )))
+            insert = self._cached("insert_one", lambda: exp.insert(
+                exp.values([tuple(self._one_row_values())]),
+                tables.table(PARTITIONS),
+                columns=tables.names(PARTITION_COLUMNS),
+            ))
+            one = params | {"partition_key": key} | ({"row_count": rows} if rows is not None else {})
+            return [delete.bind({"model": model, "partition_key": key}), insert.bind(one)]
         select = exp.select(
             _p("model"),
             exp.column("partition_key", table="c"),
@@ -175,8 +174,24 @@ class WarehouseState(StateStore):
             exp.cast(exp.null(), "TEXT"),
             _p("updated_at"),
         ).from_(counts.subquery("c"))
-        insert = exp.insert(select, tables.table(PARTITIONS), columns=tables.names(PARTITION_COLUMNS))
-        self._run(insert, {"model": model, "fingerprint": fingerprint, "run_id": run_id, "updated_at": utc_now()})
+        insert_counted = exp.insert(select, tables.table(PARTITIONS), columns=tables.names(PARTITION_COLUMNS))
+        return [
+            Statement.build(self.adapter, exp.delete(tables.table(PARTITIONS), where=self._keys_filter(keys)),
+                            {"model": model}),
+            Statement.build(self.adapter, insert_counted, params),
+        ]
+
+    @staticmethod
+    def _one_row_values() -> list[exp.Expression]:
+        values: list[exp.Expression] = []
+        for name in tables.names(PARTITION_COLUMNS):
+            if name == "status":
+                values.append(exp.Literal.string(PartitionStatus.MATERIALIZED.value))
+            elif name == "error":
+                values.append(exp.cast(exp.null(), "TEXT"))
+            else:
+                values.append(_p(name))
+        return values
 
     def record_failed(self, model: str, keys: Sequence[str], error: str, run_id: str) -> None:
         if not keys:
@@ -222,9 +237,6 @@ class WarehouseState(StateStore):
         params = {name: counts.get(name, 0) for name in ("succeeded", "failed", "skipped")}
         params |= {"finished_at": utc_now(), "outcome": outcome, "run_id": run_id, "model": model}
         self._run(update, params)
-
-    def _delete_keys(self, model: str, keys: Sequence[str]) -> None:
-        self._run(exp.delete(tables.table(PARTITIONS), where=self._keys_filter(keys)), {"model": model})
 
     @staticmethod
     def _keys_filter(keys: Sequence[str]) -> exp.Expression:

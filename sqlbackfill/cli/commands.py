@@ -1,0 +1,89 @@
+"""`run`, `compile`, `ls` and `init`: thin click wrappers over the running layer."""
+
+from __future__ import annotations
+
+import click
+from rich.markup import escape
+from rich.table import Table
+
+from sqlbackfill.cli.options import mode_options, project_options, range_options
+from sqlbackfill.cli.output import RunPrinter, consoles, print_plan
+from sqlbackfill.errors import UsageError
+from sqlbackfill.planning import Filters
+from sqlbackfill.running import Runner, RunRequest, Session
+from sqlbackfill.running.compile import compile_steps
+from sqlbackfill.running.demo import write_demo
+
+
+@click.command("run")
+@click.argument("models", nargs=-1)
+@project_options
+@range_options
+@mode_options
+@click.option("--only-missing", is_flag=True, help="Only partitions that are missing or failed.")
+@click.option("--only-failed", is_flag=True, help="Only partitions that failed.")
+@click.option("--only-stale", is_flag=True, help="Only partitions built by older model SQL.")
+@click.option("--dry-run", is_flag=True, help="Print the plan; change nothing.")
+def run_command(models: tuple[str, ...], project: str, target: str | None, start: str | None, end: str | None,
+                single_run: bool, per_partition: bool, batch_size: int | None, only_missing: bool,
+                only_failed: bool, only_stale: bool, dry_run: bool) -> None:
+    """Backfill MODELS (all when none are named) over --start..--end.
+
+    Exit 0 when every partition is done, 1 when one failed, 2 on bad input (nothing written)."""
+    out, err = consoles()
+    printer = RunPrinter(out, err)
+    session = Session.open(project, target)
+    request = RunRequest(models, start, end, single_run, per_partition, batch_size,
+                         Filters(only_missing, only_failed, only_stale), dry_run)
+    report = Runner(session, printer).run(request)
+    if dry_run:
+        print_plan(out, report.plans)
+        return
+    printer.summary(report)
+    raise SystemExit(report.exit_code)
+
+
+@click.command("compile")
+@click.argument("model")
+@project_options
+@click.option("--partition", default=None, metavar="KEY", help="One partition (same as --start KEY --end KEY).")
+@range_options
+@mode_options
+def compile_command(model: str, project: str, target: str | None, partition: str | None, start: str | None,
+                    end: str | None, single_run: bool, per_partition: bool, batch_size: int | None) -> None:
+    """Print the exact statements `run` would execute for MODEL, in the target's dialect."""
+    if partition and (start or end):
+        raise UsageError("--partition cannot be combined with --start/--end; use one or the other")
+    if partition:
+        start = end = partition
+    out, _ = consoles()
+    session = Session.open(project, target)
+    for line in compile_steps(session, model, start, end, single_run, per_partition, batch_size):
+        out.print(escape(line))
+
+
+@click.command("ls")
+@project_options
+def ls_command(project: str, target: str | None) -> None:
+    """List the models: table, partitioning, range and backfill policy, in run order."""
+    out, _ = consoles()
+    session = Session.open(project, target)
+    table = Table("model", "table", "partition_by", "partitioning", "partitions", "range", "backfill", "file")
+    for model in session.models:
+        lo, hi = model.bounds
+        count = len(model.partitioning.members(lo, hi))
+        table.add_row(
+            escape(model.name), escape(model.table.sql(dialect=model.dialect)), escape(model.partition_by),
+            escape(model.partitioning.label), str(count), escape(model.partitioning.describe_range(model.bounds)),
+            str(model.policy), escape(model.display_path),
+        )
+    out.print(table)
+
+
+@click.command("init")
+@click.argument("directory", type=click.Path(file_okay=False))
+def init_command(directory: str) -> None:
+    """Write the demo project (models, raw sales CSV loaded into DuckDB) into DIRECTORY."""
+    root = write_demo(directory)
+    click.echo(f"wrote the demo project to {root}")
+    click.echo(f"next: sqlbackfill run --project {directory} --single-run && sqlbackfill status --project {directory}")

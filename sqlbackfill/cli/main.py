@@ -1,0 +1,82 @@
+"""The `sqlbackfill` command group and its one error boundary."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import traceback
+from typing import Any
+
+import click
+
+from sqlbackfill import __version__
+from sqlbackfill.errors import SqlbackfillError
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised like Ctrl-C so open transactions roll back on the way out."""
+
+
+class SqlbackfillGroup(click.Group):
+    """Turns SqlbackfillError into one line and its exit code; `--debug` adds the traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        previous = signal.getsignal(signal.SIGTERM)
+        if _on_main_thread():
+            signal.signal(signal.SIGTERM, _raise_terminated)
+        try:
+            return super().invoke(ctx)
+        except SqlbackfillError as error:
+            _explain(ctx, error)
+            ctx.exit(error.exit_code)
+        except KeyboardInterrupt:
+            click.echo("interrupted: the open transaction was rolled back", err=True)
+            ctx.exit(130)
+        except Terminated:
+            click.echo("terminated: the open transaction was rolled back", err=True)
+            ctx.exit(143)
+        finally:
+            if _on_main_thread():
+                signal.signal(signal.SIGTERM, previous)
+
+
+def _on_main_thread() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise Terminated()
+
+
+def _explain(ctx: click.Context, error: SqlbackfillError) -> None:
+    if ctx.meta.get("sqlbackfill.debug"):
+        traceback.print_exception(error, file=sys.stderr)
+    click.echo(f"error: {error}", err=True)
+
+
+@click.group(cls=SqlbackfillGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="sqlbackfill")
+@click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """Warehouse-native SQL backfills: partitioned models in plain SQL, run where the data lives."""
+    if debug:
+        ctx.meta["sqlbackfill.debug"] = True
+
+
+def _register() -> None:
+    from sqlbackfill.cli.commands import compile_command, init_command, ls_command, run_command
+    from sqlbackfill.cli.status import status_command
+
+    for command in (run_command, status_command, compile_command, ls_command, init_command):
+        cli.add_command(command)
+
+
+_register()
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="sqlbackfill")

@@ -1,0 +1,122 @@
+"""Console output for runs: progress on stderr, plans and summaries on stdout."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+
+from sqlbackfill.planning import ModelPlan
+from sqlbackfill.running import (
+    Event,
+    ModelFinished,
+    ModelStarted,
+    Note,
+    PartitionsSkipped,
+    RunReport,
+    StepFinished,
+)
+
+MAX_STEPS_SHOWN = 12
+PIPE_WIDTH = 160
+
+
+def consoles() -> tuple[Console, Console]:
+    """(stdout, stderr) consoles; colour only on terminals, and no truncation when piped."""
+    out = Console(highlight=False, soft_wrap=True)
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    for console in (out, err):
+        if not console.is_terminal:
+            console.width = PIPE_WIDTH
+    return out, err
+
+
+class RunPrinter:
+    """Listens to run events: a progress bar per model on a terminal, a line per failure always."""
+
+    def __init__(self, out: Console, err: Console) -> None:
+        self.out = out
+        self.err = err
+        self.progress: Progress | None = None
+        self.task: TaskID | None = None
+        self.rows: dict[str, int] = {}
+        self.seconds: dict[str, float] = {}
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, Note):
+            where = f"{event.model}: " if event.model else ""
+            self.err.print(f"[yellow]note:[/] {escape(where + event.text)}")
+        elif isinstance(event, ModelStarted):
+            self.rows[event.model] = 0
+            self.seconds[event.model] = 0.0
+            self.err.print(
+                f"[bold]{escape(event.model)}[/]: {event.mode}, {event.partitions} partition"
+                f"{'s' if event.partitions != 1 else ''} in {event.steps} step{'s' if event.steps != 1 else ''}"
+            )
+            if self.err.is_terminal:
+                self.progress = Progress(
+                    TextColumn("  {task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    console=self.err, transient=True,
+                )
+                self.progress.start()
+                self.task = self.progress.add_task(event.model, total=event.partitions)
+        elif isinstance(event, StepFinished):
+            self.seconds[event.model] = self.seconds.get(event.model, 0.0) + event.seconds
+            if event.ok:
+                self.rows[event.model] = self.rows.get(event.model, 0) + (event.rows or 0)
+            else:
+                self.err.print(f"  [red]failed[/] {escape(_span(event.keys))}: {escape(event.error or '')}")
+            if self.progress is not None and self.task is not None:
+                self.progress.advance(self.task, len(event.keys))
+        elif isinstance(event, PartitionsSkipped):
+            self.err.print(f"  [yellow]skipped[/] {escape(_span(event.keys))}: {escape(event.reason)}")
+        elif isinstance(event, ModelFinished):
+            self._stop()
+            parts = [f"[green]{event.succeeded} materialized[/] ({self.rows.get(event.model, 0)} rows)"]
+            if event.failed:
+                parts.append(f"[red]{event.failed} failed[/]")
+            if event.skipped:
+                parts.append(f"[yellow]{event.skipped} skipped[/]")
+            took = self.seconds.get(event.model, 0.0)
+            self.err.print(f"  {', '.join(parts)} in {took:.2f}s")
+
+    def _stop(self) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+        self.progress = None
+        self.task = None
+
+    def summary(self, report: RunReport) -> None:
+        """The closing line, on stdout."""
+        self._stop()
+        line = f"run {report.run_id}: {report.succeeded} materialized, {report.failed} failed"
+        if report.skipped:
+            line += f", {report.skipped} skipped"
+        self.out.print(line)
+
+
+def print_plan(out: Console, plans: list[ModelPlan]) -> None:
+    """What a dry run would do, model by model and step by step."""
+    if not plans:
+        out.print("nothing to run")
+    for plan in plans:
+        model = plan.model
+        steps = plan.steps
+        out.print(
+            f"[bold]{escape(model.name)}[/] ({escape(model.partitioning.label)}), {plan.mode}: "
+            f"{plan.partitions} partition{'s' if plan.partitions != 1 else ''} in {len(steps)} "
+            f"step{'s' if len(steps) != 1 else ''}"
+        )
+        for note in plan.notes:
+            out.print(f"  note: {escape(note)}")
+        for number, (lo, hi) in enumerate(steps[:MAX_STEPS_SHOWN], start=1):
+            keys = model.partitioning.keys(lo, hi)
+            out.print(f"  step {number}: {escape(_span(keys))} ({len(keys)} partition{'s' if len(keys) != 1 else ''})")
+        if len(steps) > MAX_STEPS_SHOWN:
+            out.print(f"  … {len(steps) - MAX_STEPS_SHOWN} more steps")
+
+
+def _span(keys: tuple[str, ...] | list[str]) -> str:
+    if not keys:
+        return "(none)"
+    return keys[0] if len(keys) == 1 else f"{keys[0]} … {keys[-1]}"

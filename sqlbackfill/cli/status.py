@@ -1,0 +1,121 @@
+"""`sqlbackfill status`: partition health as a grid of coloured cells, a table, or JSON."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import click
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+
+from sqlbackfill.cli.options import project_options, range_options
+from sqlbackfill.cli.output import consoles
+from sqlbackfill.running import ModelStatus, PartitionView, Session, collect_status
+
+COLOURS = {"materialized": "green", "missing": "grey50", "failed": "red", "stale": "yellow", "running": "blue"}
+# A coarse cell shows the worst status inside it.
+SEVERITY = {"materialized": 0, "missing": 1, "stale": 2, "running": 3, "failed": 4}
+MAX_ROWS = 40
+CELL = "■"
+
+
+@click.command("status")
+@click.argument("models", nargs=-1)
+@project_options
+@range_options
+@click.option("--format", "output_format", type=click.Choice(["grid", "table", "json"]), default="grid",
+              show_default=True, help="How to show partitions.")
+def status_command(models: tuple[str, ...], project: str, target: str | None, start: str | None, end: str | None,
+                   output_format: str) -> None:
+    """Partition health of MODELS (all when none are named): materialized, missing, failed, stale, running.
+
+    Read-only: it never creates the warehouse or its tables, and exits 0 whatever the partitions' health."""
+    out, err = consoles()
+    session = Session.open(project, target)
+    reports, notes = collect_status(session, models, start, end)
+    for note in notes:
+        err.print(f"[yellow]note:[/] {escape(note)}")
+    for report in reports:
+        for note in report.notes:
+            err.print(f"[yellow]note:[/] {escape(report.model.name)}: {escape(note)}")
+        if report.orphans:
+            err.print(
+                f"[yellow]note:[/] {escape(report.model.name)}: {report.orphans} recorded partition"
+                f"{'s' if report.orphans != 1 else ''} the model no longer has (kept, not shown)"
+            )
+    if output_format == "json":
+        click.echo(json.dumps({"models": [r.as_json() for r in reports]}, indent=2))
+    elif output_format == "table":
+        for report in reports:
+            _table(out, report)
+    else:
+        for report in reports:
+            _grid(out, report)
+
+
+def _counts_line(report: ModelStatus) -> Text:
+    text = Text()
+    for index, (status, count) in enumerate(report.counts.items()):
+        if index:
+            text.append("  ")
+        text.append(f"{CELL} ", style=COLOURS[status])
+        text.append(f"{status} {count}")
+    return text
+
+
+def _table(out: Console, report: ModelStatus) -> None:
+    table = Table("key", "status", "rows", "updated_at", "error", title=f"{report.model.name} "
+                  f"({report.model.partitioning.label})", title_justify="left")
+    for p in report.partitions:
+        table.add_row(escape(p.key), Text(p.status, style=COLOURS[p.status]), "" if p.rows is None else str(p.rows),
+                      p.updated_at or "", escape(p.error or ""))
+    out.print(table)
+    out.print(_counts_line(report))
+
+
+def _grid(out: Console, report: ModelStatus) -> None:
+    """Cells in rows by period (a month of days, a day of hours); when that makes too many rows, each cell
+    covers a coarser period (day, month, year) and shows the worst status inside."""
+    model = report.model
+    out.print(Text.assemble((model.name, "bold"), f"  {model.partitioning.label}, {len(report.partitions)} partitions"))
+    cell_of, row_of, unit = _layout(report.partitions, model.is_time)
+    rows: dict[str, dict[str, str]] = {}
+    for p in report.partitions:
+        cells = rows.setdefault(row_of(p.key), {})
+        cell = cell_of(p.key)
+        previous = cells.get(cell)
+        if previous is None or SEVERITY[p.status] > SEVERITY[previous]:
+            cells[cell] = p.status
+    label_width = max((len(label) for label in rows), default=0)
+    width = max(10, (out.width or 80) - label_width - 2)
+    for label, cells in rows.items():
+        statuses = list(cells.values())
+        for offset in range(0, len(statuses), width):
+            line = Text(f"{label if offset == 0 else '':<{label_width}}  ")
+            for status in statuses[offset : offset + width]:
+                line.append(CELL, style=COLOURS[status])
+            out.print(line)
+    out.print(_counts_line(report))
+    if unit:
+        out.print(Text(f"one cell = one {unit}, coloured by the worst status inside", style="dim"))
+
+
+def _layout(partitions: list[PartitionView], is_time: bool) -> tuple[Callable[[str], str], Callable[[str], str], str]:
+    """(cell of key, row of key, coarse unit or '') with no more than MAX_ROWS rows. Keys are ISO-shaped, so
+    a prefix names the enclosing day (10), month (7) or year (4)."""
+    keys = [p.key for p in partitions]
+    if not is_time or not keys:
+        return (lambda key: key), (lambda key: ""), ""
+    full = len(keys[0])
+    levels = [(None, prefix) for prefix in (10, 7, 4) if prefix < full]
+    levels += [(cell, row) for cell, row in ((10, 7), (7, 4), (4, 0)) if cell < full]
+    levels.append((None, 0))
+    for cell_len, row_len in levels:
+        row_count = len({key[:row_len] for key in keys})
+        if row_count <= MAX_ROWS:
+            unit = {10: "day", 7: "month", 4: "year"}.get(cell_len or 0, "")
+            return (lambda key, n=cell_len: key if n is None else key[:n]), (lambda key, n=row_len: key[:n]), unit
+    return (lambda key: key[:4]), (lambda key: ""), "year"

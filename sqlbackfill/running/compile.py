@@ -1,0 +1,55 @@
+"""`sqlbackfill compile`: the exact statements a run would execute, with window values inlined."""
+
+from __future__ import annotations
+
+from sqlbackfill.compiling import compile_model
+from sqlbackfill.errors import EngineError, StatementError
+from sqlbackfill.planning import Filters, plan_model, resolve_mode
+from sqlbackfill.running.session import Session
+from sqlbackfill.running.steps import status_statements
+
+
+def compile_steps(session: Session, name: str, start: str | None, end: str | None, single_run: bool,
+                  per_partition: bool, batch_size: int | None) -> list[str]:
+    """Lines of SQL (with `--` comments) for every step of MODEL over the selection."""
+    (chosen,) = session.select([name], start, end)
+    model = chosen.model
+    assert chosen.selection is not None
+    mode = resolve_mode(model, single_run, per_partition, batch_size)
+    plan = plan_model(model, chosen.selection.run, mode, Filters())
+    if not session.warehouse_exists():
+        raise EngineError(
+            f"{session.target.name}: the warehouse does not exist yet; compile describes the model's query "
+            "there, so create it first (e.g. `sqlbackfill init DIR` for the demo)"
+        )
+    adapter, state = session.connect(read_only=True)
+    try:
+        try:
+            compiled = compile_model(model, adapter, plan.steps[0])
+        except StatementError as error:
+            raise EngineError(
+                f"{model.display_path}: {adapter.description} rejected the query while describing it: {error}; "
+                "run the models it reads first, or fix the SELECT"
+            ) from None
+        lines = [f"-- {model.name}: {mode}, {_plural(plan.partitions, 'partition')} in "
+                 f"{_plural(len(plan.steps), 'step')} on {adapter.description} ({adapter.DIALECT})"]
+        setup = compiled.setup(plan.steps[0])
+        if setup:
+            lines.append("-- setup, before the first transaction")
+            lines.extend(f"{s.display(adapter)};" for s in setup)
+        for number, (lo, hi) in enumerate(plan.steps, start=1):
+            keys = model.partitioning.keys(lo, hi)
+            span = keys[0] if len(keys) == 1 else f"{keys[0]} … {keys[-1]} ({len(keys)} partitions)"
+            lines.append(f"-- step {number}: {span}")
+            lines.append("BEGIN;")
+            statements = [compiled.delete(lo, hi), compiled.insert(lo, hi),
+                          *status_statements(compiled, state, lo, hi)]
+            lines.extend(f"{s.display(adapter)};" for s in statements)
+            lines.append("COMMIT;")
+        return lines
+    finally:
+        adapter.close()
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
