@@ -107,8 +107,6 @@ def print_plan(out: Console, plans: list[ModelPlan]) -> None:
             f"{plan.partitions} partition{'s' if plan.partitions != 1 else ''} in {len(steps)} "
             f"step{'s' if len(steps) != 1 else ''}"
         )
-        for note in plan.notes:
-            out.print(f"  note: {escape(note)}")
         for number, (lo, hi) in enumerate(steps[:MAX_STEPS_SHOWN], start=1):
             keys = model.partitioning.keys(lo, hi)
             out.print(f"  step {number}: {escape(_span(keys))} ({len(keys)} partition{'s' if len(keys) != 1 else ''})")

@@ -85,6 +85,8 @@ class Runner:
                 records = state.records(model.name) if state is not None else {}
                 lookup = lambda key, r=records, fp=model.fingerprint: status_of(r.get(key), fp).value  # noqa: E731
             notes = model.notes + chosen.selection.notes
+            for note in notes:
+                self.emit(Note(note, model.name))
             plans.append(plan_model(model, chosen.selection.run, mode, request.filters, lookup, notes))
         return plans
 

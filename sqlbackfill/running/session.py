@@ -61,16 +61,19 @@ class Session:
         chosen: list[Selected] = []
         for model in models:
             if several and (start or end) and not model.is_time:
-                chosen.append(Selected(model, None, f"{model.name}: a values model, left out of a time range"))
+                chosen.append(Selected(model, None, "a values model, left out of a time range"))
                 continue
             try:
                 selection = model.partitioning.select(start, end, model.bounds)
             except PartitionKeyError as error:
                 if not names and str(error).startswith("nothing selected"):
-                    chosen.append(Selected(model, None, f"{model.name}: {error}"))
+                    chosen.append(Selected(model, None, str(error)))
                     continue
                 raise PartitionKeyError(f"model {model.name}: {error}") from None
             chosen.append(Selected(model, selection))
+        if chosen and all(c.selection is None for c in chosen):
+            reasons = "; ".join(f"{c.model.name}: {c.note}" for c in chosen)
+            raise PartitionKeyError(f"nothing selected in any model ({reasons})")
         return chosen
 
 

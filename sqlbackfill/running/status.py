@@ -52,7 +52,7 @@ def collect_status(session: Session, names: Sequence[str], start: str | None, en
         list[ModelStatus], list[str]]:
     """Status of the selected models' partitions, read without creating or locking anything for long."""
     chosen = session.select(names, start, end)
-    notes = [c.note for c in chosen if c.note]
+    notes = [f"{c.model.name}: {c.note}" for c in chosen if c.note]
     records_by_model: dict[str, dict[str, PartitionRecord]] = {}
     if session.warehouse_exists():
         adapter, state = session.connect(read_only=True)
