@@ -87,7 +87,9 @@ def _parse_project(root: Path, config_path: Path, data: dict[str, Any]) -> Proje
         raise ConfigError(f"{config_path}: [project] must be a table")
     bad = sorted(set(section) - set(PROJECT_KEYS))
     if bad:
-        raise ConfigError(f"{config_path}: unknown key '{bad[0]}' in [project] (known: {', '.join(PROJECT_KEYS)})")
+        raise ConfigError(
+            f"{config_path}: unknown key '{bad[0]}' in [project] (known: {', '.join(PROJECT_KEYS)})"
+        )
     models = section.get("models", "models")
     dialect = section.get("dialect", "duckdb")
     if not isinstance(models, str) or not isinstance(dialect, str):

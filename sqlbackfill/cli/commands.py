@@ -24,17 +24,36 @@ from sqlbackfill.running.demo import write_demo
 @click.option("--only-failed", is_flag=True, help="Only partitions that failed.")
 @click.option("--only-stale", is_flag=True, help="Only partitions built by older model SQL.")
 @click.option("--dry-run", is_flag=True, help="Print the plan; change nothing.")
-def run_command(models: tuple[str, ...], project: str, target: str | None, start: str | None, end: str | None,
-                single_run: bool, per_partition: bool, batch_size: int | None, only_missing: bool,
-                only_failed: bool, only_stale: bool, dry_run: bool) -> None:
+def run_command(
+    models: tuple[str, ...],
+    project: str,
+    target: str | None,
+    start: str | None,
+    end: str | None,
+    single_run: bool,
+    per_partition: bool,
+    batch_size: int | None,
+    only_missing: bool,
+    only_failed: bool,
+    only_stale: bool,
+    dry_run: bool,
+) -> None:
     """Backfill MODELS (all when none are named) over --start..--end.
 
     Exit 0 when every partition is done, 1 when one failed, 2 on bad input (nothing written)."""
     out, err = consoles()
     printer = RunPrinter(out, err)
     session = Session.open(project, target)
-    request = RunRequest(models, start, end, single_run, per_partition, batch_size,
-                         Filters(only_missing, only_failed, only_stale), dry_run)
+    request = RunRequest(
+        models,
+        start,
+        end,
+        single_run,
+        per_partition,
+        batch_size,
+        Filters(only_missing, only_failed, only_stale),
+        dry_run,
+    )
     report = Runner(session, printer).run(request)
     if dry_run:
         print_plan(out, report.plans)
@@ -46,11 +65,22 @@ def run_command(models: tuple[str, ...], project: str, target: str | None, start
 @click.command("compile")
 @click.argument("model")
 @project_options
-@click.option("--partition", default=None, metavar="KEY", help="One partition (same as --start KEY --end KEY).")
+@click.option(
+    "--partition", default=None, metavar="KEY", help="One partition (same as --start KEY --end KEY)."
+)
 @range_options
 @mode_options
-def compile_command(model: str, project: str, target: str | None, partition: str | None, start: str | None,
-                    end: str | None, single_run: bool, per_partition: bool, batch_size: int | None) -> None:
+def compile_command(
+    model: str,
+    project: str,
+    target: str | None,
+    partition: str | None,
+    start: str | None,
+    end: str | None,
+    single_run: bool,
+    per_partition: bool,
+    batch_size: int | None,
+) -> None:
     """Print the exact statements `run` would execute for MODEL, in the target's dialect."""
     if partition and (start or end):
         raise UsageError("--partition cannot be combined with --start/--end; use one or the other")
@@ -73,9 +103,14 @@ def ls_command(project: str, target: str | None) -> None:
         lo, hi = model.bounds
         count = len(model.partitioning.members(lo, hi))
         table.add_row(
-            escape(model.name), escape(model.table.sql(dialect=model.dialect)), escape(model.partition_by),
-            escape(model.partitioning.label), str(count), escape(model.partitioning.describe_range(model.bounds)),
-            str(model.policy), escape(model.display_path),
+            escape(model.name),
+            escape(model.table.sql(dialect=model.dialect)),
+            escape(model.partition_by),
+            escape(model.partitioning.label),
+            str(count),
+            escape(model.partitioning.describe_range(model.bounds)),
+            str(model.policy),
+            escape(model.display_path),
         )
     out.print(table)
 
@@ -86,4 +121,7 @@ def init_command(directory: str) -> None:
     """Write the demo project (models, raw sales CSV loaded into DuckDB) into DIRECTORY."""
     root = write_demo(directory)
     click.echo(f"wrote the demo project to {root}")
-    click.echo(f"next: sqlbackfill run --project {directory} --single-run && sqlbackfill status --project {directory}")
+    click.echo(
+        f"next: sqlbackfill run --project {directory} --single-run && "
+        f"sqlbackfill status --project {directory}"
+    )

@@ -16,6 +16,7 @@ from sqlbackfill.running import (
     RunReport,
     StepFinished,
 )
+from sqlbackfill.running.compile import plural
 
 MAX_STEPS_SHOWN = 12
 PIPE_WIDTH = 160
@@ -50,13 +51,17 @@ class RunPrinter:
             self.rows[event.model] = 0
             self.seconds[event.model] = 0.0
             self.err.print(
-                f"[bold]{escape(event.model)}[/]: {event.mode}, {event.partitions} partition"
-                f"{'s' if event.partitions != 1 else ''} in {event.steps} step{'s' if event.steps != 1 else ''}"
+                f"[bold]{escape(event.model)}[/]: {event.mode}, {plural(event.partitions, 'partition')} "
+                f"in {plural(event.steps, 'step')}"
             )
             if self.err.is_terminal:
                 self.progress = Progress(
-                    TextColumn("  {task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                    console=self.err, transient=True,
+                    TextColumn("  {task.description}"),
+                    BarColumn(),
+                    MofNCompleteColumn(),
+                    TimeElapsedColumn(),
+                    console=self.err,
+                    transient=True,
                 )
                 self.progress.start()
                 self.task = self.progress.add_task(event.model, total=event.partitions)
@@ -104,12 +109,11 @@ def print_plan(out: Console, plans: list[ModelPlan]) -> None:
         steps = plan.steps
         out.print(
             f"[bold]{escape(model.name)}[/] ({escape(model.partitioning.label)}), {plan.mode}: "
-            f"{plan.partitions} partition{'s' if plan.partitions != 1 else ''} in {len(steps)} "
-            f"step{'s' if len(steps) != 1 else ''}"
+            f"{plural(plan.partitions, 'partition')} in {plural(len(steps), 'step')}"
         )
         for number, (lo, hi) in enumerate(steps[:MAX_STEPS_SHOWN], start=1):
             keys = model.partitioning.keys(lo, hi)
-            out.print(f"  step {number}: {escape(_span(keys))} ({len(keys)} partition{'s' if len(keys) != 1 else ''})")
+            out.print(f"  step {number}: {escape(_span(keys))} ({plural(len(keys), 'partition')})")
         if len(steps) > MAX_STEPS_SHOWN:
             out.print(f"  … {len(steps) - MAX_STEPS_SHOWN} more steps")
 

@@ -15,7 +15,13 @@ from sqlbackfill.cli.options import project_options, range_options
 from sqlbackfill.cli.output import consoles
 from sqlbackfill.running import ModelStatus, PartitionView, Session, collect_status
 
-COLOURS = {"materialized": "green", "missing": "grey50", "failed": "red", "stale": "yellow", "running": "blue"}
+COLOURS = {
+    "materialized": "green",
+    "missing": "grey50",
+    "failed": "red",
+    "stale": "yellow",
+    "running": "blue",
+}
 # A coarse cell shows the worst status inside it.
 SEVERITY = {"materialized": 0, "missing": 1, "stale": 2, "running": 3, "failed": 4}
 MAX_ROWS = 40
@@ -26,10 +32,22 @@ CELL = "■"
 @click.argument("models", nargs=-1)
 @project_options
 @range_options
-@click.option("--format", "output_format", type=click.Choice(["grid", "table", "json"]), default="grid",
-              show_default=True, help="How to show partitions.")
-def status_command(models: tuple[str, ...], project: str, target: str | None, start: str | None, end: str | None,
-                   output_format: str) -> None:
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["grid", "table", "json"]),
+    default="grid",
+    show_default=True,
+    help="How to show partitions.",
+)
+def status_command(
+    models: tuple[str, ...],
+    project: str,
+    target: str | None,
+    start: str | None,
+    end: str | None,
+    output_format: str,
+) -> None:
     """Partition health of MODELS (all when none are named): materialized, missing, failed, stale, running.
 
     Read-only: it never creates the warehouse or its tables, and exits 0 whatever the partitions' health."""
@@ -67,11 +85,23 @@ def _counts_line(report: ModelStatus) -> Text:
 
 
 def _table(out: Console, report: ModelStatus) -> None:
-    table = Table("key", "status", "rows", "updated_at", "error", title=f"{report.model.name} "
-                  f"({report.model.partitioning.label})", title_justify="left")
+    table = Table(
+        "key",
+        "status",
+        "rows",
+        "updated_at",
+        "error",
+        title=f"{report.model.name} ({report.model.partitioning.label})",
+        title_justify="left",
+    )
     for p in report.partitions:
-        table.add_row(escape(p.key), Text(p.status, style=COLOURS[p.status]), "" if p.rows is None else str(p.rows),
-                      p.updated_at or "", escape(p.error or ""))
+        table.add_row(
+            escape(p.key),
+            Text(p.status, style=COLOURS[p.status]),
+            "" if p.rows is None else str(p.rows),
+            p.updated_at or "",
+            escape(p.error or ""),
+        )
     out.print(table)
     out.print(_counts_line(report))
 
@@ -80,7 +110,11 @@ def _grid(out: Console, report: ModelStatus) -> None:
     """Cells in rows by period (a month of days, a day of hours); when that makes too many rows, each cell
     covers a coarser period (day, month, year) and shows the worst status inside."""
     model = report.model
-    out.print(Text.assemble((model.name, "bold"), f"  {model.partitioning.label}, {len(report.partitions)} partitions"))
+    out.print(
+        Text.assemble(
+            (model.name, "bold"), f"  {model.partitioning.label}, {len(report.partitions)} partitions"
+        )
+    )
     cell_of, row_of, unit = _layout(report.partitions, model.is_time)
     rows: dict[str, dict[str, str]] = {}
     for p in report.partitions:
@@ -103,19 +137,25 @@ def _grid(out: Console, report: ModelStatus) -> None:
         out.print(Text(f"one cell = one {unit}, coloured by the worst status inside", style="dim"))
 
 
-def _layout(partitions: list[PartitionView], is_time: bool) -> tuple[Callable[[str], str], Callable[[str], str], str]:
+def _layout(
+    partitions: list[PartitionView], is_time: bool
+) -> tuple[Callable[[str], str], Callable[[str], str], str]:
     """(cell of key, row of key, coarse unit or '') with no more than MAX_ROWS rows. Keys are ISO-shaped, so
     a prefix names the enclosing day (10), month (7) or year (4)."""
     keys = [p.key for p in partitions]
     if not is_time or not keys:
         return (lambda key: key), (lambda key: ""), ""
     full = len(keys[0])
-    levels = [(None, prefix) for prefix in (10, 7, 4) if prefix < full]
+    levels: list[tuple[int | None, int]] = [(None, prefix) for prefix in (10, 7, 4) if prefix < full]
     levels += [(cell, row) for cell, row in ((10, 7), (7, 4), (4, 0)) if cell < full]
     levels.append((None, 0))
     for cell_len, row_len in levels:
         row_count = len({key[:row_len] for key in keys})
         if row_count <= MAX_ROWS:
             unit = {10: "day", 7: "month", 4: "year"}.get(cell_len or 0, "")
-            return (lambda key, n=cell_len: key if n is None else key[:n]), (lambda key, n=row_len: key[:n]), unit
+            return (
+                (lambda key, n=cell_len: key if n is None else key[:n]),
+                (lambda key, n=row_len: key[:n]),
+                unit,
+            )
     return (lambda key: key[:4]), (lambda key: ""), "year"

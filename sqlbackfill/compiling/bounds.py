@@ -17,9 +17,10 @@ END = WINDOW_PLACEHOLDERS["end"]
 
 def guess_kind(model: Model) -> TemporalKind:
     """The column kind to assume before the engine has described the query."""
-    if isinstance(model.partitioning, ValuePartitioning):
+    partitioning = model.partitioning
+    if not isinstance(partitioning, TimePartitioning):
         return TemporalKind.OTHER
-    return TemporalKind.AWARE if model.partitioning.grain is Grain.HOUR else TemporalKind.DATE
+    return TemporalKind.AWARE if partitioning.grain is Grain.HOUR else TemporalKind.DATE
 
 
 def default_type(kind: TemporalKind) -> exp.DataType:
@@ -46,7 +47,8 @@ class Bounds:
         if self.kind is TemporalKind.OTHER:
             raise ModelError(
                 *where,
-                f"partition column '{self.model.partition_by}' is {type_sql}; a {partitioning.grain.value} grain "
+                f"partition column '{self.model.partition_by}' is {type_sql}; "
+                f"a {partitioning.grain.value} grain "
                 "needs a DATE, TIMESTAMP or TIMESTAMPTZ column (cast it, or use `values:`)",
             )
         if self.kind is TemporalKind.DATE and partitioning.grain is Grain.HOUR:
@@ -56,7 +58,7 @@ class Bounds:
                 "use a TIMESTAMP column or a day (or coarser) grain",
             )
 
-    def cast(self, value: exp.Expression) -> exp.Cast:
+    def cast(self, value: exp.Expr) -> exp.Cast:
         """`CAST(value AS <the column's exact type>)`."""
         return exp.Cast(this=value, to=self.column.type.copy())
 
@@ -81,14 +83,14 @@ class Bounds:
         start, end = partitioning.window(lo, hi)
         return {START: self.value(start), END: self.value(end)}
 
-    def value_literal(self, value: str) -> exp.Expression:
+    def value_literal(self, value: str) -> exp.Expr:
         """A `values:` entry as a literal of the column's type (strings stay strings)."""
         literal = exp.Literal.string(value)
         if self.column.type.is_type(*exp.DataType.TEXT_TYPES):
             return literal
         return self.cast(literal)
 
-    def filter(self, column: exp.Expression, lo: int, hi: int) -> exp.Expression:
+    def filter(self, column: exp.Expr, lo: int, hi: int) -> exp.Expr:
         """The predicate that keeps `column` inside the window of partitions `[lo, hi)`."""
         partitioning = self.model.partitioning
         if isinstance(partitioning, ValuePartitioning):

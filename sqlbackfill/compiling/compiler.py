@@ -22,8 +22,14 @@ MODEL_ALIAS = "_sqlbackfill_model"
 class CompiledModel:
     """A model ready to run on one engine: its target, columns, setup DDL and per-window statements."""
 
-    def __init__(self, model: Model, adapter: EngineAdapter, columns: list[Column], partition: Column,
-                 existing: list[Column] | None) -> None:
+    def __init__(
+        self,
+        model: Model,
+        adapter: EngineAdapter,
+        columns: list[Column],
+        partition: Column,
+        existing: list[Column] | None,
+    ) -> None:
         self.model = model
         self.adapter = adapter
         self.columns = columns
@@ -39,7 +45,9 @@ class CompiledModel:
         """DDL to run before the first transaction: the schema and the target table, if missing."""
         statements = []
         if self.target.db:
-            schema = exp.Create(this=exp.Table(this=self.target.args["db"].copy()), kind="SCHEMA", exists=True)
+            schema = exp.Create(
+                this=exp.Table(this=self.target.args["db"].copy()), kind="SCHEMA", exists=True
+            )
             statements.append(self._statement(schema, {}))
         if not self.target_exists:
             empty = exp.select("*").from_(self._model_subquery()).limit(0)
@@ -49,14 +57,19 @@ class CompiledModel:
 
     def delete(self, lo: int, hi: int) -> Statement:
         """DELETE the window of partitions `[lo, hi)` from the target."""
-        return self._windowed("delete", lo, hi, lambda: exp.delete(
-            self.target.copy(), where=self.bounds.filter(exp.column(self._partition_ident()), lo, hi)
-        ))
+        return self._windowed(
+            "delete",
+            lo,
+            hi,
+            lambda: exp.delete(
+                self.target.copy(), where=self.bounds.filter(exp.column(self._partition_ident()), lo, hi)
+            ),
+        )
 
     def insert(self, lo: int, hi: int) -> Statement:
         """INSERT … SELECT the model's rows for the window, keeping only rows inside it."""
 
-        def build() -> exp.Expression:
+        def build() -> exp.Expr:
             names = [self.adapter.identifier(c.name) for c in self.columns]
             select = exp.select(*[exp.column(n.copy(), table=MODEL_ALIAS) for n in names]).from_(
                 self._model_subquery()
@@ -77,7 +90,7 @@ class CompiledModel:
         if self._by_values:
             rows = [exp.tuple_(exp.Literal.string(k), self.bounds.value_literal(k)) for _, k in members]
             columns = ["partition_key", "v"]
-            on: exp.Expression = exp.EQ(this=target_column, expression=exp.column("v", table="w"))
+            on: exp.Expr = exp.EQ(this=target_column, expression=exp.column("v", table="w"))
         else:
             rows = [self._window_row(key, ordinal) for ordinal, key in members]
             columns = ["partition_key", "lo", "hi"]
@@ -85,19 +98,27 @@ class CompiledModel:
                 exp.GTE(this=target_column.copy(), expression=exp.column("lo", table="w")),
                 exp.LT(this=target_column.copy(), expression=exp.column("hi", table="w")),
             )
-        windows = exp.Values(expressions=rows, alias=exp.TableAlias(
-            this=exp.to_identifier("w"), columns=[exp.to_identifier(c) for c in columns]
-        ))
-        inside = exp.select(self._partition_ident()).from_(self.target.copy()).where(
-            self.bounds.filter(exp.column(self._partition_ident()), lo, hi)
+        windows = exp.Values(
+            expressions=rows,
+            alias=exp.TableAlias(
+                this=exp.to_identifier("w"), columns=[exp.to_identifier(c) for c in columns]
+            ),
         )
-        if not self._by_values:
-            inside = exp.replace_placeholders(inside, **self._params(lo, hi))
+        inside = (
+            exp.select(self._partition_ident())
+            .from_(self.target.copy())
+            .where(self.bounds.filter(exp.column(self._partition_ident()), lo, hi))
+        )
+        bound = inside if self._by_values else exp.replace_placeholders(inside, **self._params(lo, hi))
         count = exp.Count(this=target_column.copy())
         return (
             exp.select(exp.column("partition_key", table="w"), exp.alias_(count, "row_count"))
             .from_(windows)
-            .join(inside.subquery("t"), on=on, join_type="left")
+            .join(
+                exp.Subquery(this=bound, alias=exp.TableAlias(this=exp.to_identifier("t"))),
+                on=on,
+                join_type="left",
+            )
             .group_by(exp.column("partition_key", table="w"))
         )
 
@@ -122,7 +143,7 @@ class CompiledModel:
     def _params(self, lo: int, hi: int) -> dict[str, Any]:
         return {} if self._by_values else self.bounds.params(lo, hi)
 
-    def _statement(self, tree: exp.Expression, params: dict[str, Any]) -> Statement:
+    def _statement(self, tree: exp.Expr, params: dict[str, Any]) -> Statement:
         return Statement.build(self.adapter, tree, params)
 
     def _partition_ident(self) -> exp.Identifier:
@@ -136,7 +157,7 @@ def bound_query(model: Model, bounds: Bounds) -> exp.Query:
     """The model's query with `@start`/`@end` as parameters cast to the partition column's type."""
     names = set(WINDOW_PLACEHOLDERS.values())
 
-    def swap(node: exp.Expression) -> exp.Expression:
+    def swap(node: exp.Expr) -> exp.Expr:
         if isinstance(node, exp.Placeholder) and node.name in names:
             return bounds.placeholder(node.name)
         return node
@@ -174,7 +195,9 @@ def _describe(model: Model, adapter: EngineAdapter, partition: Column, sample: R
     bounds = Bounds(model, partition)
     query = exp.select("*").from_(bound_query(model, bounds).subquery(MODEL_ALIAS))
     params = {} if isinstance(model.partitioning, ValuePartitioning) else bounds.params(*sample)
-    return adapter.describe_query(adapter.render(query), {k: v for k, v in params.items() if k in (START, END)})
+    return adapter.describe_query(
+        adapter.render(query), {k: v for k, v in params.items() if k in (START, END)}
+    )
 
 
 def _find(columns: list[Column] | None, name: str) -> Column | None:
@@ -184,7 +207,9 @@ def _find(columns: list[Column] | None, name: str) -> Column | None:
     return None
 
 
-def _check_same_columns(model: Model, adapter: EngineAdapter, query: list[Column], table: list[Column]) -> None:
+def _check_same_columns(
+    model: Model, adapter: EngineAdapter, query: list[Column], table: list[Column]
+) -> None:
     query_names = {c.name.lower(): c.name for c in query}
     table_names = {c.name.lower(): c.name for c in table}
     missing = [query_names[k] for k in query_names if k not in table_names]

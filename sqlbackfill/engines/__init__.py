@@ -1,6 +1,13 @@
 """Engine adapters: one module per warehouse, capability flags instead of dialect checks."""
 
-from sqlbackfill.engines.base import Column, EngineAdapter, OverwriteStrategy, Params, TemporalKind, temporal_kind
+from sqlbackfill.engines.base import (
+    Column,
+    EngineAdapter,
+    OverwriteStrategy,
+    Params,
+    TemporalKind,
+    temporal_kind,
+)
 from sqlbackfill.engines.registry import ADAPTERS, adapter_for
 from sqlbackfill.engines.statement import Statement
 

@@ -157,7 +157,7 @@ class EngineAdapter(ABC):
         """The sqlglot dialect statements are rendered in."""
         return Dialect.get_or_raise(self.DIALECT)
 
-    def render(self, expression: exp.Expression) -> str:
+    def render(self, expression: exp.Expr) -> str:
         """SQL text for an expression tree in this engine's dialect."""
         return expression.sql(dialect=self.DIALECT, comments=False)
 

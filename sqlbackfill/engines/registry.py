@@ -17,5 +17,7 @@ def adapter_for(target: Target, *, read_only: bool = False) -> EngineAdapter:
     adapter_class = ADAPTERS.get(target.type)
     if adapter_class is None:
         known = ", ".join(sorted(ADAPTERS))
-        raise ConfigError(f"{CONFIG_FILE}: [targets.{target.name}] has unknown type '{target.type}' (known: {known})")
+        raise ConfigError(
+            f"{CONFIG_FILE}: [targets.{target.name}] has unknown type '{target.type}' (known: {known})"
+        )
     return adapter_class(target, read_only=read_only)  # type: ignore[call-arg]

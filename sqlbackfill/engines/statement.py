@@ -15,12 +15,14 @@ if TYPE_CHECKING:
 class Statement:
     """One statement: its tree, the SQL the engine runs (with parameters) and the parameter values."""
 
-    tree: exp.Expression
+    tree: exp.Expr
     sql: str
     params: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def build(cls, adapter: EngineAdapter, tree: exp.Expression, params: dict[str, Any] | None = None) -> Statement:
+    def build(
+        cls, adapter: EngineAdapter, tree: exp.Expr, params: dict[str, Any] | None = None
+    ) -> Statement:
         """Render `tree` for the adapter's engine."""
         return cls(tree, adapter.render(tree), dict(params or {}))
 

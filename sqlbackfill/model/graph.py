@@ -35,7 +35,9 @@ def in_run_order(models: Sequence[Model]) -> list[Model]:
         if state.get(name) == 1:
             cycle = [*trail[trail.index(name) :], name]
             model = by_name[name]
-            raise ModelError(model.display_path, None, "models read each other in a cycle: " + " -> ".join(cycle))
+            raise ModelError(
+                model.display_path, None, "models read each other in a cycle: " + " -> ".join(cycle)
+            )
         state[name] = 1
         for parent in sorted(parents[name]):
             visit(parent, [*trail, name])

@@ -11,6 +11,8 @@ HEADER_KEYS = ("name", "partition_by", "grain", "values", "start", "end", "timez
 GRAINS = ("hour", "day", "week", "month", "year")
 # Keys whose change alters what a model writes: part of its fingerprint (start/end/backfill are not).
 DATA_KEYS = ("partition_by", "grain", "timezone", "values")
+# What a time model gets when it leaves a key out: writing the default changes no data.
+TIME_DEFAULTS = {"grain": "day", "timezone": "UTC"}
 _LINE = re.compile(r"--\s*([A-Za-z_][A-Za-z0-9_-]*)\s*:(.*)")
 _BATCH = re.compile(r"batch\s*\(\s*(-?\d+)\s*\)", re.IGNORECASE)
 
@@ -83,6 +85,8 @@ class Header:
         parts = []
         for key in DATA_KEYS:
             value = self.entries.get(key)
+            if value is None and "values" not in self.entries:
+                value = TIME_DEFAULTS.get(key)
             if key == "values" and value is not None:
                 value = ",".join(v.strip() for v in value.split(","))
             elif value is not None:
@@ -109,10 +113,14 @@ def parse_header(path: str, text: str) -> Header:
         key = match[1].lower()
         if key not in HEADER_KEYS:
             raise ModelError(
-                path, number, f"unknown header key '{match[1]}' (known: {', '.join(HEADER_KEYS)}); fix its spelling"
+                path,
+                number,
+                f"unknown header key '{match[1]}' (known: {', '.join(HEADER_KEYS)}); fix its spelling",
             )
         if key in entries:
-            raise ModelError(path, number, f"header key '{key}' is repeated (first on line {lines[key]}); keep one")
+            raise ModelError(
+                path, number, f"header key '{key}' is repeated (first on line {lines[key]}); keep one"
+            )
         value = match[2].strip()
         if not value:
             raise ModelError(path, number, f"header key '{key}' has no value; write `-- {key}: VALUE`")

@@ -14,7 +14,7 @@ from sqlbackfill.model.model import Model, build_model
 def load_models(models_dir: Path, dialect: str, now: dt.datetime | None = None) -> list[Model]:
     """All `*.sql` files under `models_dir`, checked, in run order (upstream first)."""
     if not models_dir.is_dir():
-        raise ConfigError(f"{models_dir}: models folder not found; create it or set [project] models = \"DIR\"")
+        raise ConfigError(f'{models_dir}: models folder not found; create it or set [project] models = "DIR"')
     moment = now or dt.datetime.now(dt.UTC)
     base = models_dir.parent
     models: list[Model] = []
@@ -59,13 +59,17 @@ def _check_unique(models: list[Model]) -> None:
         key = model.name.lower()
         if key in names:
             raise ModelError(
-                model.display_path, None, f"model name '{model.name}' is also used by {names[key].display_path}; "
-                "rename one (header `name:` or the file)"
+                model.display_path,
+                None,
+                f"model name '{model.name}' is also used by {names[key].display_path}; "
+                "rename one (header `name:` or the file)",
             )
         names[key] = model
         if model.table_ref in tables:
             other = tables[model.table_ref]
             raise ModelError(
-                model.display_path, None, f"writes the same table as {other.display_path}; give one another `name:`"
+                model.display_path,
+                None,
+                f"writes the same table as {other.display_path}; give one another `name:`",
             )
         tables[model.table_ref] = model

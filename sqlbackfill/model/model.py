@@ -12,7 +12,7 @@ from sqlglot.errors import ParseError
 from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 
 from sqlbackfill.errors import ModelError, PartitionKeyError
-from sqlbackfill.model.header import GRAINS, BackfillPolicy, Header, parse_header
+from sqlbackfill.model.header import GRAINS, TIME_DEFAULTS, BackfillPolicy, Header, parse_header
 from sqlbackfill.model.query import ParsedQuery, parse_query
 from sqlbackfill.partitions import Grain, Partitioning, Run, TimePartitioning, ValuePartitioning, load_zone
 
@@ -48,7 +48,9 @@ class Model:
         return (normalized.db or None, normalized.name)
 
 
-def build_model(path: Path, text: str, dialect: str, now: dt.datetime, display_path: str | None = None) -> Model:
+def build_model(
+    path: Path, text: str, dialect: str, now: dt.datetime, display_path: str | None = None
+) -> Model:
     """Parse and check a model file; every problem is a ModelError naming the file and line."""
     shown = display_path or str(path)
     header = parse_header(shown, text)
@@ -97,7 +99,9 @@ def _table(header: Header, name: str, dialect: str) -> exp.Table:
 def _partition_by(header: Header, query: ParsedQuery, dialect: str) -> str:
     raw = header.get("partition_by")
     if raw is None:
-        raise ModelError(header.path, 1, "missing `-- partition_by: COLUMN` (the partition column of the output)")
+        raise ModelError(
+            header.path, 1, "missing `-- partition_by: COLUMN` (the partition column of the output)"
+        )
     column = raw.strip()
     try:
         ident = exp.to_identifier(column)
@@ -127,12 +131,16 @@ def _partitioning(header: Header, now: dt.datetime) -> tuple[Partitioning, Run, 
     if values is not None:
         for key in ("grain", "start", "end", "timezone"):
             if header.get(key) is not None:
-                raise header.error(key, f"`{key}` applies to time grains; a `values` model takes only its values")
+                raise header.error(
+                    key, f"`{key}` applies to time grains; a `values` model takes only its values"
+                )
         return ValuePartitioning(values), (0, len(values)), ()
-    grain_text = (header.get("grain") or "day").strip().lower()
+    grain_text = (header.get("grain") or TIME_DEFAULTS["grain"]).strip().lower()
     if grain_text not in GRAINS:
-        raise header.error("grain", f"unknown grain '{grain_text}' ({', '.join(GRAINS)}); or use `values: a, b`")
-    timezone = (header.get("timezone") or "UTC").strip()
+        raise header.error(
+            "grain", f"unknown grain '{grain_text}' ({', '.join(GRAINS)}); or use `values: a, b`"
+        )
+    timezone = (header.get("timezone") or TIME_DEFAULTS["timezone"]).strip()
     try:
         load_zone(timezone)
     except PartitionKeyError as error:

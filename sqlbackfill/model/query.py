@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import sqlglot
@@ -31,13 +32,17 @@ def parse_query(path: str, text: str, dialect: str) -> ParsedQuery:
     """Parse a model file's SQL; every error names the file, the line and the fix."""
     try:
         tokens = sqlglot.tokenize(text, read=dialect)
-    except TokenError as error:
+    except TokenError:
         raise ModelError(
-            path, _token_error_line(error, text), "SQL does not tokenize: an unterminated string, quoted name or comment; close it"
+            path,
+            _token_error_line(text, dialect),
+            "SQL does not tokenize: an unterminated string, quoted name or comment; close it",
         ) from None
     substituted, uses_window = _substitute_window(text, tokens)
     try:
-        statements = [s for s in sqlglot.parse(substituted, read=dialect) if s is not None]
+        # A comment after the trailing `;` parses as a bare Semicolon: not a statement.
+        parsed = sqlglot.parse(substituted, read=dialect)
+        statements = [s for s in parsed if s is not None and not isinstance(s, exp.Semicolon)]
     except ParseError as error:
         first = error.errors[0] if error.errors else {}
         line = first.get("line")
@@ -47,12 +52,16 @@ def parse_query(path: str, text: str, dialect: str) -> ParsedQuery:
         raise ModelError(path, None, "no SELECT after the header; a model is one SELECT statement")
     if len(statements) > 1:
         raise ModelError(
-            path, _second_statement_line(tokens), "holds more than one statement; a model is exactly one SELECT"
+            path,
+            _second_statement_line(tokens),
+            "holds more than one statement; a model is exactly one SELECT",
         )
     ast = statements[0]
     if not isinstance(ast, exp.Query):
         raise ModelError(
-            path, _first_line(tokens), f"is not a SELECT (found {ast.key.upper()}); a model is one SELECT (or WITH … SELECT)"
+            path,
+            _first_line(tokens),
+            f"is not a SELECT (found {ast.key.upper()}); a model is one SELECT (or WITH … SELECT)",
         )
     ast = _placeholders(ast)
     return ParsedQuery(ast, uses_window, _output_columns(ast), _references(ast, dialect))
@@ -60,7 +69,7 @@ def parse_query(path: str, text: str, dialect: str) -> ParsedQuery:
 
 def _substitute_window(text: str, tokens: list[Token]) -> tuple[str, bool]:
     spans: list[tuple[int, int, str]] = []
-    for at, word in zip(tokens, tokens[1:], strict=False):
+    for at, word in itertools.pairwise(tokens):
         name = word.text.lower()
         if at.text == "@" and name in WINDOW_PLACEHOLDERS and word.start == at.end + 1:
             spans.append((at.start, word.end + 1, _SENTINEL.format(name)))
@@ -72,7 +81,7 @@ def _substitute_window(text: str, tokens: list[Token]) -> tuple[str, bool]:
 def _placeholders(ast: exp.Query) -> exp.Query:
     names = {_SENTINEL.format(k): v for k, v in WINDOW_PLACEHOLDERS.items()}
 
-    def swap(node: exp.Expression) -> exp.Expression:
+    def swap(node: exp.Expr) -> exp.Expr:
         if isinstance(node, exp.Column) and not node.table and node.name in names:
             return exp.Placeholder(this=names[node.name])
         return node
@@ -105,14 +114,17 @@ def _references(ast: exp.Query, dialect: str) -> tuple[tuple[str | None, str], .
     return tuple(found)
 
 
-def _token_error_line(error: TokenError, text: str) -> int | None:
-    # sqlglot's message quotes the text up to the failure: find it to name the line.
-    message = str(error)
-    if "'" not in message:
-        return None
-    context = message.split("'", 1)[1].rsplit("'", 1)[0]
-    found = text.find(context) if context else -1
-    return text.count("\n", 0, found + len(context)) + 1 if found >= 0 else None
+def _token_error_line(text: str, dialect: str) -> int | None:
+    # sqlglot fails at the end of the text; the unclosed string, name or comment opens on the line after the
+    # longest run of whole lines that still tokenizes.
+    lines = text.splitlines(keepends=True)
+    for count in range(len(lines) - 1, -1, -1):
+        try:
+            sqlglot.tokenize("".join(lines[:count]), read=dialect)
+        except TokenError:
+            continue
+        return count + 1
+    return None
 
 
 def _first_line(tokens: list[Token]) -> int | None:

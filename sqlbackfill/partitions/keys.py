@@ -20,7 +20,9 @@ EXAMPLES = {
 _YEAR = re.compile(r"(\d{4})")
 _MONTH = re.compile(r"(\d{4})-(\d{1,2})")
 _DAY = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
-_MINUTE = re.compile(r"(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::00(?:\.0+)?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?")
+_MINUTE = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::00(?:\.0+)?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?"
+)
 
 
 @dataclass(frozen=True)

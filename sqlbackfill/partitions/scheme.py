@@ -108,11 +108,15 @@ class TimePartitioning(Partitioning):
         if first:
             sel_lo = self.grid.ordinal_at(first.start)
             if self.grid.start(sel_lo) != first.start:
-                notes.append(f"--start {start} falls inside partition {self.key(sel_lo)} ({self.label}): included")
+                notes.append(
+                    f"--start {start} falls inside partition {self.key(sel_lo)} ({self.label}): included"
+                )
         if last:
             sel_hi = self.grid.ordinal_at(last.end - dt.timedelta(microseconds=1)) + 1
             if self.grid.start(sel_hi) != last.end:
-                notes.append(f"--end {end} falls inside partition {self.key(sel_hi - 1)} ({self.label}): included")
+                notes.append(
+                    f"--end {end} falls inside partition {self.key(sel_hi - 1)} ({self.label}): included"
+                )
         clipped = (max(sel_lo, lo), min(sel_hi, hi))
         if clipped[0] >= clipped[1]:
             raise PartitionKeyError(
@@ -158,12 +162,16 @@ class ValuePartitioning(Partitioning):
     def index(self, value: str, what: str) -> int:
         """The ordinal of a value, or an error listing the values."""
         if value not in self._index:
-            raise PartitionKeyError(f"{what} '{value}' is not one of the model's values ({', '.join(self.values)})")
+            raise PartitionKeyError(
+                f"{what} '{value}' is not one of the model's values ({', '.join(self.values)})"
+            )
         return self._index[value]
 
     def select(self, start: str | None, end: str | None, bounds: Run) -> Selection:
         lo = self.index(start, "--start") if start is not None else bounds[0]
         hi = self.index(end, "--end") + 1 if end is not None else bounds[1]
         if lo >= hi:
-            raise PartitionKeyError(f"--start {start} comes after --end {end} in the model's values; swap them")
+            raise PartitionKeyError(
+                f"--start {start} comes after --end {end} in the model's values; swap them"
+            )
         return Selection((lo, hi))

@@ -11,4 +11,13 @@ from sqlbackfill.planning.plan import (
     resolve_mode,
 )
 
-__all__ = ["BATCH", "PER_PARTITION", "SINGLE_RUN", "Filters", "Mode", "ModelPlan", "plan_model", "resolve_mode"]
+__all__ = [
+    "BATCH",
+    "PER_PARTITION",
+    "SINGLE_RUN",
+    "Filters",
+    "Mode",
+    "ModelPlan",
+    "plan_model",
+    "resolve_mode",
+]

@@ -35,8 +35,15 @@ class Mode:
 
 def resolve_mode(model: Model, single_run: bool, per_partition: bool, batch_size: int | None) -> Mode:
     """The flags' mode, or else the model's `backfill:` policy."""
-    chosen = [flag for flag, on in (("--single-run", single_run), ("--per-partition", per_partition),
-                                    ("--batch-size", batch_size is not None)) if on]
+    chosen = [
+        flag
+        for flag, on in (
+            ("--single-run", single_run),
+            ("--per-partition", per_partition),
+            ("--batch-size", batch_size is not None),
+        )
+        if on
+    ]
     if len(chosen) > 1:
         raise UsageError(f"{' and '.join(chosen)} cannot be combined; pick one")
     if batch_size is not None and batch_size < 1:
@@ -92,8 +99,14 @@ class ModelPlan:
         return sum(len(self.model.partitioning.members(lo, hi)) for lo, hi in self.runs)
 
 
-def plan_model(model: Model, selection: Run, mode: Mode, filters: Filters,
-               status_of_key: Callable[[str], str] | None = None, notes: tuple[str, ...] = ()) -> ModelPlan:
+def plan_model(
+    model: Model,
+    selection: Run,
+    mode: Mode,
+    filters: Filters,
+    status_of_key: Callable[[str], str] | None = None,
+    notes: tuple[str, ...] = (),
+) -> ModelPlan:
     """Pick the partitions of `selection` the filters want and group them into steps."""
     lo, hi = selection
     members = model.partitioning.members(lo, hi)

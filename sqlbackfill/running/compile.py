@@ -9,8 +9,15 @@ from sqlbackfill.running.session import Session
 from sqlbackfill.running.steps import status_statements
 
 
-def compile_steps(session: Session, name: str, start: str | None, end: str | None, single_run: bool,
-                  per_partition: bool, batch_size: int | None) -> list[str]:
+def compile_steps(
+    session: Session,
+    name: str,
+    start: str | None,
+    end: str | None,
+    single_run: bool,
+    per_partition: bool,
+    batch_size: int | None,
+) -> list[str]:
     """Lines of SQL (with `--` comments) for every step of MODEL over the selection."""
     (chosen,) = session.select([name], start, end)
     model = chosen.model
@@ -28,11 +35,14 @@ def compile_steps(session: Session, name: str, start: str | None, end: str | Non
             compiled = compile_model(model, adapter, plan.steps[0])
         except StatementError as error:
             raise EngineError(
-                f"{model.display_path}: {adapter.description} rejected the query while describing it: {error}; "
+                f"{model.display_path}: {adapter.description} rejected the query while describing it: "
+                f"{error}; "
                 "run the models it reads first, or fix the SELECT"
             ) from None
-        lines = [f"-- {model.name}: {mode}, {_plural(plan.partitions, 'partition')} in "
-                 f"{_plural(len(plan.steps), 'step')} on {adapter.description} ({adapter.DIALECT})"]
+        lines = [
+            f"-- {model.name}: {mode}, {plural(plan.partitions, 'partition')} in "
+            f"{plural(len(plan.steps), 'step')} on {adapter.description} ({adapter.DIALECT})"
+        ]
         setup = compiled.setup(plan.steps[0])
         if setup:
             lines.append("-- setup, before the first transaction")
@@ -42,8 +52,11 @@ def compile_steps(session: Session, name: str, start: str | None, end: str | Non
             span = keys[0] if len(keys) == 1 else f"{keys[0]} … {keys[-1]} ({len(keys)} partitions)"
             lines.append(f"-- step {number}: {span}")
             lines.append("BEGIN;")
-            statements = [compiled.delete(lo, hi), compiled.insert(lo, hi),
-                          *status_statements(compiled, state, lo, hi)]
+            statements = [
+                compiled.delete(lo, hi),
+                compiled.insert(lo, hi),
+                *status_statements(compiled, state, lo, hi),
+            ]
             lines.extend(f"{s.display(adapter)};" for s in statements)
             lines.append("COMMIT;")
         return lines
@@ -51,5 +64,6 @@ def compile_steps(session: Session, name: str, start: str | None, end: str | Non
         adapter.close()
 
 
-def _plural(count: int, noun: str) -> str:
+def plural(count: int, noun: str) -> str:
+    """`1 partition`, `3 partitions`."""
     return f"{count} {noun}{'' if count == 1 else 's'}"

@@ -40,14 +40,22 @@ def load_raw_sales(root: Path) -> int:
     adapter.connect()
     try:
         table = exp.to_table(RAW_TABLE)
-        columns = [exp.ColumnDef(this=exp.to_identifier(n), kind=exp.DataType.build(t)) for n, t in RAW_COLUMNS]
+        columns = [
+            exp.ColumnDef(this=exp.to_identifier(n), kind=exp.DataType.build(t)) for n, t in RAW_COLUMNS
+        ]
         create = exp.Create(this=exp.Schema(this=table, expressions=columns), kind="TABLE", replace=True)
-        types = exp.Struct(expressions=[
-            exp.PropertyEQ(this=exp.Literal.string(n), expression=exp.Literal.string(t)) for n, t in RAW_COLUMNS
-        ])
-        read = exp.func("read_csv", exp.Literal.string(str(root / "data" / "sales.csv")),
-                        exp.PropertyEQ(this=exp.to_identifier("header"), expression=exp.true()),
-                        exp.PropertyEQ(this=exp.to_identifier("columns"), expression=types))
+        types = exp.Struct(
+            expressions=[
+                exp.PropertyEQ(this=exp.Literal.string(n), expression=exp.Literal.string(t))
+                for n, t in RAW_COLUMNS
+            ]
+        )
+        read = exp.func(
+            "read_csv",
+            exp.Literal.string(str(root / "data" / "sales.csv")),
+            exp.PropertyEQ(this=exp.to_identifier("header"), expression=exp.true()),
+            exp.PropertyEQ(this=exp.to_identifier("columns"), expression=types),
+        )
         insert = exp.insert(exp.select("*").from_(read), table)
         Statement.build(adapter, create).run(adapter)
         return Statement.build(adapter, insert).run(adapter)

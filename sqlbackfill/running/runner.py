@@ -140,8 +140,14 @@ class Runner:
 class _Execution:
     """One run's execution: steps in model order, failures recorded, downstream of failures skipped."""
 
-    def __init__(self, runner: Runner, adapter: EngineAdapter, state: WarehouseState, report: RunReport,
-                 compiled: dict[str, CompiledModel]) -> None:
+    def __init__(
+        self,
+        runner: Runner,
+        adapter: EngineAdapter,
+        state: WarehouseState,
+        report: RunReport,
+        compiled: dict[str, CompiledModel],
+    ) -> None:
         self.emit = runner.emit
         self.adapter = adapter
         self.state = state
@@ -161,10 +167,18 @@ class _Execution:
         model = plan.model
         compiled = self.compiled[model.name]
         keys = model.partitioning
-        self.state.start_run(RunRecord(
-            self.report.run_id, model.name, str(plan.mode), keys.key(plan.runs[0][0]), keys.key(plan.runs[-1][1] - 1),
-            plan.partitions, model.fingerprint, utc_now(),
-        ))
+        self.state.start_run(
+            RunRecord(
+                self.report.run_id,
+                model.name,
+                str(plan.mode),
+                keys.key(plan.runs[0][0]),
+                keys.key(plan.runs[-1][1] - 1),
+                plan.partitions,
+                model.fingerprint,
+                utc_now(),
+            )
+        )
         self.emit(ModelStarted(model.name, str(plan.mode), plan.partitions, len(plan.steps)))
         counts = {"succeeded": 0, "failed": 0, "skipped": 0}
         outcome = "interrupted"
@@ -174,7 +188,11 @@ class _Execution:
                 if blocked:
                     skipped = [k for o, k in model.partitioning.members(lo, hi) if o in blocked]
                     counts["skipped"] += len(skipped)
-                    self.emit(PartitionsSkipped(model.name, tuple(skipped), "an upstream partition failed in this run"))
+                    self.emit(
+                        PartitionsSkipped(
+                            model.name, tuple(skipped), "an upstream partition failed in this run"
+                        )
+                    )
                 for sub_lo, sub_hi in subtract([(lo, hi)], runs_of(blocked)):
                     event = self._run_step(compiled, sub_lo, sub_hi)
                     counts["succeeded" if event.ok else "failed"] += len(event.keys)
@@ -199,8 +217,15 @@ class _Execution:
             with self.adapter.transaction():
                 compiled.delete(lo, hi).run(self.adapter)
                 inserted = compiled.insert(lo, hi).run(self.adapter)
-                for statement in status_statements(compiled, self.state, lo, hi, rows=inserted,
-                                                   run_id=self.report.run_id, single=inserted >= 0):
+                for statement in status_statements(
+                    compiled,
+                    self.state,
+                    lo,
+                    hi,
+                    rows=inserted,
+                    run_id=self.report.run_id,
+                    single=inserted >= 0,
+                ):
                     statement.run(self.adapter)
         except StatementError as error:
             message = str(error)

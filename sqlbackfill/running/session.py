@@ -34,7 +34,9 @@ class Session:
     now: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
 
     @classmethod
-    def open(cls, project_dir: str | Path, target: str | None = None, now: dt.datetime | None = None) -> Session:
+    def open(
+        cls, project_dir: str | Path, target: str | None = None, now: dt.datetime | None = None
+    ) -> Session:
         """Load the project and its models (no connection yet)."""
         project = load_project(project_dir)
         moment = now or dt.datetime.now(dt.UTC)

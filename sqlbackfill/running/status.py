@@ -25,8 +25,13 @@ class PartitionView:
 
     def as_json(self) -> dict[str, object]:
         """The public JSON shape of a partition."""
-        return {"key": self.key, "status": self.status, "rows": self.rows, "error": self.error,
-                "updated_at": self.updated_at}
+        return {
+            "key": self.key,
+            "status": self.status,
+            "rows": self.rows,
+            "error": self.error,
+            "updated_at": self.updated_at,
+        }
 
 
 @dataclass
@@ -48,8 +53,9 @@ class ModelStatus:
         }
 
 
-def collect_status(session: Session, names: Sequence[str], start: str | None, end: str | None) -> tuple[
-        list[ModelStatus], list[str]]:
+def collect_status(
+    session: Session, names: Sequence[str], start: str | None, end: str | None
+) -> tuple[list[ModelStatus], list[str]]:
     """Status of the selected models' partitions, read without creating or locking anything for long."""
     chosen = session.select(names, start, end)
     notes = [f"{c.model.name}: {c.note}" for c in chosen if c.note]
@@ -71,21 +77,24 @@ def collect_status(session: Session, names: Sequence[str], start: str | None, en
     return reports, notes
 
 
-def model_status(model: Model, run: tuple[int, int], records: dict[str, PartitionRecord],
-                 notes: tuple[str, ...] = ()) -> ModelStatus:
+def model_status(
+    model: Model, run: tuple[int, int], records: dict[str, PartitionRecord], notes: tuple[str, ...] = ()
+) -> ModelStatus:
     """Derive each partition's status from its record and the model's fingerprint."""
     report = ModelStatus(model, notes=notes)
     for _, key in model.partitioning.members(*run):
         record = records.get(key)
         status = status_of(record, model.fingerprint).value
         report.counts[status] += 1
-        report.partitions.append(PartitionView(
-            key,
-            status,
-            record.rows if record else None,
-            record.error if record else None,
-            _iso(record.updated_at) if record else None,
-        ))
+        report.partitions.append(
+            PartitionView(
+                key,
+                status,
+                record.rows if record else None,
+                record.error if record else None,
+                _iso(record.updated_at) if record else None,
+            )
+        )
     all_keys = set(model.partitioning.keys(*model.bounds))
     report.orphans = sum(1 for key in records if key not in all_keys)
     return report

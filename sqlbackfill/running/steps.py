@@ -7,8 +7,16 @@ from sqlbackfill.engines import Statement
 from sqlbackfill.state import WarehouseState
 
 
-def status_statements(compiled: CompiledModel, state: WarehouseState, lo: int, hi: int, *,
-                      rows: int | None = None, run_id: str | None = None, single: bool = True) -> list[Statement]:
+def status_statements(
+    compiled: CompiledModel,
+    state: WarehouseState,
+    lo: int,
+    hi: int,
+    *,
+    rows: int | None = None,
+    run_id: str | None = None,
+    single: bool = True,
+) -> list[Statement]:
     """Status writes for a built step: one partition takes the INSERT's row count; a range counts every
     partition in one statement. `single=False` forces counting (the engine gave no row count)."""
     model = compiled.model

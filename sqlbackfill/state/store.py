@@ -84,9 +84,16 @@ class StateStore(ABC):
         """Every recorded partition of a model, by key."""
 
     @abstractmethod
-    def materialize_statements(self, model: str, keys: Sequence[str], fingerprint: str, *,
-                               counts: exp.Select | None = None, rows: int | None = None,
-                               run_id: str | None = None) -> list[Statement]:
+    def materialize_statements(
+        self,
+        model: str,
+        keys: Sequence[str],
+        fingerprint: str,
+        *,
+        counts: exp.Select | None = None,
+        rows: int | None = None,
+        run_id: str | None = None,
+    ) -> list[Statement]:
         """Status writes marking partitions materialized, to run inside the data's transaction."""
 
     @abstractmethod
@@ -122,7 +129,7 @@ class WarehouseState(StateStore):
             self._cache[name] = Statement.build(self.adapter, build())
         return self._cache[name]
 
-    def _run(self, tree: exp.Expression, params: dict[str, Any] | None = None) -> int:
+    def _run(self, tree: exp.Expr, params: dict[str, Any] | None = None) -> int:
         return Statement.build(self.adapter, tree, params).run(self.adapter)
 
     def ensure(self) -> None:
@@ -135,16 +142,40 @@ class WarehouseState(StateStore):
         return self.adapter.table_columns(self.adapter.normalize_table(tables.table(PARTITIONS))) is not None
 
     def records(self, model: str) -> dict[str, PartitionRecord]:
-        statement = self._cached("read", lambda: exp.select(
-            *[_col(c) for c in ("partition_key", "status", "row_count", "fingerprint", "run_id", "error",
-                                "updated_at")]
-        ).from_(tables.table(PARTITIONS)).where(exp.EQ(this=_col("model"), expression=_p("model"))))
+        statement = self._cached(
+            "read",
+            lambda: (
+                exp.select(
+                    *[
+                        _col(c)
+                        for c in (
+                            "partition_key",
+                            "status",
+                            "row_count",
+                            "fingerprint",
+                            "run_id",
+                            "error",
+                            "updated_at",
+                        )
+                    ]
+                )
+                .from_(tables.table(PARTITIONS))
+                .where(exp.EQ(this=_col("model"), expression=_p("model")))
+            ),
+        )
         rows = self.adapter.fetchall(statement.sql, {"model": model})
         return {row[0]: PartitionRecord(*row) for row in rows}
 
-    def materialize_statements(self, model: str, keys: Sequence[str], fingerprint: str, *,
-                               counts: exp.Select | None = None, rows: int | None = None,
-                               run_id: str | None = None) -> list[Statement]:
+    def materialize_statements(
+        self,
+        model: str,
+        keys: Sequence[str],
+        fingerprint: str,
+        *,
+        counts: exp.Select | None = None,
+        rows: int | None = None,
+        run_id: str | None = None,
+    ) -> list[Statement]:
         """The status writes for partitions just built: one key with its row count (`rows`, bound when
         known), or many keys counted by the `counts` query (key, row_count). Values left unbound
         (run id, time, rows) stay parameters, as `sqlbackfill compile` shows them."""
@@ -153,15 +184,24 @@ class WarehouseState(StateStore):
             params |= {"run_id": run_id, "updated_at": utc_now()}
         if counts is None:
             (key,) = keys
-            delete = self._cached("delete_one", lambda: exp.delete(tables.table(PARTITIONS), where=exp.and_(
-                exp.EQ(this=_col("model"), expression=_p("model")),
-                exp.EQ(this=_col("partition_key"), expression=_p("partition_key")),
-            )))
-            insert = self._cached("insert_one", lambda: exp.insert(
-                exp.values([tuple(self._one_row_values())]),
-                tables.table(PARTITIONS),
-                columns=tables.names(PARTITION_COLUMNS),
-            ))
+            delete = self._cached(
+                "delete_one",
+                lambda: exp.delete(
+                    tables.table(PARTITIONS),
+                    where=exp.and_(
+                        exp.EQ(this=_col("model"), expression=_p("model")),
+                        exp.EQ(this=_col("partition_key"), expression=_p("partition_key")),
+                    ),
+                ),
+            )
+            insert = self._cached(
+                "insert_one",
+                lambda: exp.insert(
+                    exp.values([tuple(self._one_row_values())]),
+                    tables.table(PARTITIONS),
+                    columns=tables.names(PARTITION_COLUMNS),
+                ),
+            )
             one = params | {"partition_key": key} | ({"row_count": rows} if rows is not None else {})
             return [delete.bind({"model": model, "partition_key": key}), insert.bind(one)]
         select = exp.select(
@@ -176,14 +216,17 @@ class WarehouseState(StateStore):
         ).from_(counts.subquery("c"))
         insert_counted = exp.insert(select, tables.table(PARTITIONS), columns=tables.names(PARTITION_COLUMNS))
         return [
-            Statement.build(self.adapter, exp.delete(tables.table(PARTITIONS), where=self._keys_filter(keys)),
-                            {"model": model}),
+            Statement.build(
+                self.adapter,
+                exp.delete(tables.table(PARTITIONS), where=self._keys_filter(keys)),
+                {"model": model},
+            ),
             Statement.build(self.adapter, insert_counted, params),
         ]
 
     @staticmethod
-    def _one_row_values() -> list[exp.Expression]:
-        values: list[exp.Expression] = []
+    def _one_row_values() -> list[exp.Expr]:
+        values: list[exp.Expr] = []
         for name in tables.names(PARTITION_COLUMNS):
             if name == "status":
                 values.append(exp.Literal.string(PartitionStatus.MATERIALIZED.value))
@@ -200,46 +243,83 @@ class WarehouseState(StateStore):
         with self.adapter.transaction():
             update = exp.update(
                 tables.table(PARTITIONS),
-                {"status": exp.Literal.string(PartitionStatus.FAILED.value), "error": _p("error"),
-                 "run_id": _p("run_id"), "updated_at": _p("updated_at")},
+                {
+                    "status": exp.Literal.string(PartitionStatus.FAILED.value),
+                    "error": _p("error"),
+                    "run_id": _p("run_id"),
+                    "updated_at": _p("updated_at"),
+                },
                 where=self._keys_filter(keys),
             )
             self._run(update, params)
-            existing = exp.select("1").from_(exp.alias_(tables.table(PARTITIONS), "p")).where(exp.and_(
-                exp.EQ(this=exp.column("model", table="p"), expression=_p("model")),
-                exp.EQ(this=exp.column("partition_key", table="p"), expression=exp.column("k", table="w")),
-            ))
-            select = exp.select(
-                _p("model"), exp.column("k", table="w"), exp.Literal.string(PartitionStatus.FAILED.value),
-                exp.cast(exp.null(), "BIGINT"), exp.cast(exp.null(), "TEXT"), _p("run_id"), _p("error"),
-                _p("updated_at"),
-            ).from_(_keys_values(keys)).where(exp.Not(this=exp.Exists(this=existing)))
-            self._run(exp.insert(select, tables.table(PARTITIONS), columns=tables.names(PARTITION_COLUMNS)),
-                      params)
+            existing = (
+                exp.select("1")
+                .from_(exp.alias_(tables.table(PARTITIONS), "p"))
+                .where(
+                    exp.and_(
+                        exp.EQ(this=exp.column("model", table="p"), expression=_p("model")),
+                        exp.EQ(
+                            this=exp.column("partition_key", table="p"), expression=exp.column("k", table="w")
+                        ),
+                    )
+                )
+            )
+            select = (
+                exp.select(
+                    _p("model"),
+                    exp.column("k", table="w"),
+                    exp.Literal.string(PartitionStatus.FAILED.value),
+                    exp.cast(exp.null(), "BIGINT"),
+                    exp.cast(exp.null(), "TEXT"),
+                    _p("run_id"),
+                    _p("error"),
+                    _p("updated_at"),
+                )
+                .from_(_keys_values(keys))
+                .where(exp.Not(this=exp.Exists(this=existing)))
+            )
+            self._run(
+                exp.insert(select, tables.table(PARTITIONS), columns=tables.names(PARTITION_COLUMNS)), params
+            )
 
     def start_run(self, run: RunRecord) -> None:
         values = {
-            "run_id": run.run_id, "model": run.model, "mode": run.mode, "range_start": run.range_start,
-            "range_end": run.range_end, "partitions": run.partitions, "succeeded": 0, "failed": 0,
-            "skipped": 0, "fingerprint": run.fingerprint, "started_at": run.started_at, "finished_at": None,
+            "run_id": run.run_id,
+            "model": run.model,
+            "mode": run.mode,
+            "range_start": run.range_start,
+            "range_end": run.range_end,
+            "partitions": run.partitions,
+            "succeeded": 0,
+            "failed": 0,
+            "skipped": 0,
+            "fingerprint": run.fingerprint,
+            "started_at": run.started_at,
+            "finished_at": None,
             "outcome": "running",
         }
-        insert = exp.insert(exp.values([tuple(_p(c) for c in values)]), tables.table(RUNS), columns=list(values))
+        insert = exp.insert(
+            exp.values([tuple(_p(c) for c in values)]), tables.table(RUNS), columns=list(values)
+        )
         self._run(insert, values)
 
     def finish_run(self, run_id: str, model: str, counts: dict[str, int], outcome: str) -> None:
         assignments: dict[str, Any] = {name: _p(name) for name in ("succeeded", "failed", "skipped")}
         assignments |= {"finished_at": _p("finished_at"), "outcome": _p("outcome")}
-        update = exp.update(tables.table(RUNS), assignments, where=exp.and_(
-            exp.EQ(this=_col("run_id"), expression=_p("run_id")),
-            exp.EQ(this=_col("model"), expression=_p("model")),
-        ))
-        params = {name: counts.get(name, 0) for name in ("succeeded", "failed", "skipped")}
+        update = exp.update(
+            tables.table(RUNS),
+            assignments,
+            where=exp.and_(
+                exp.EQ(this=_col("run_id"), expression=_p("run_id")),
+                exp.EQ(this=_col("model"), expression=_p("model")),
+            ),
+        )
+        params: dict[str, Any] = {name: counts.get(name, 0) for name in ("succeeded", "failed", "skipped")}
         params |= {"finished_at": utc_now(), "outcome": outcome, "run_id": run_id, "model": model}
         self._run(update, params)
 
     @staticmethod
-    def _keys_filter(keys: Sequence[str]) -> exp.Expression:
+    def _keys_filter(keys: Sequence[str]) -> exp.Expr:
         return exp.and_(
             exp.EQ(this=_col("model"), expression=_p("model")),
             exp.In(this=_col("partition_key"), expressions=[exp.Literal.string(k) for k in keys]),

@@ -1,0 +1,1 @@
+"""The click CLI: the only package that imports click."""
