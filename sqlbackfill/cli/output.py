@@ -77,7 +77,8 @@ class RunPrinter:
             self.err.print(f"  [yellow]skipped[/] {escape(_span(event.keys))}: {escape(event.reason)}")
         elif isinstance(event, ModelFinished):
             self._stop()
-            parts = [f"[green]{event.succeeded} materialized[/] ({self.rows.get(event.model, 0)} rows)"]
+            rows = plural(self.rows.get(event.model, 0), "row")
+            parts = [f"[green]{event.succeeded} materialized[/] ({rows})"]
             if event.failed:
                 parts.append(f"[red]{event.failed} failed[/]")
             if event.skipped:

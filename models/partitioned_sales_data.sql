@@ -1,0 +1,18 @@
+-- The sales example: one row per sale, with its amount, partitioned by sale date in Tokyo.
+-- name: partitioned_sales_data
+-- partition_by: date
+-- grain: day
+-- timezone: Asia/Tokyo
+-- start: 2026-01-01
+-- end: 2026-01-31
+-- backfill: per_partition
+SELECT
+    date,
+    product,
+    -- A guard: a negative quantity fails the partition (with this message) instead of loading bad data.
+    CASE WHEN quantity < 0 THEN error('negative quantity for ' || product || ' on ' || date) ELSE quantity END
+        AS quantity,
+    price,
+    quantity * price AS amount
+FROM raw_sales
+WHERE date >= @start AND date < @end
