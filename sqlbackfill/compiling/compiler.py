@@ -195,9 +195,8 @@ def _describe(model: Model, adapter: EngineAdapter, partition: Column, sample: R
     bounds = Bounds(model, partition)
     query = exp.select("*").from_(bound_query(model, bounds).subquery(MODEL_ALIAS))
     params = {} if isinstance(model.partitioning, ValuePartitioning) else bounds.params(*sample)
-    return adapter.describe_query(
-        adapter.render(query), {k: v for k, v in params.items() if k in (START, END)}
-    )
+    statement = Statement.build(adapter, query, params)
+    return adapter.describe_query(statement.sql, statement.params)
 
 
 def _find(columns: list[Column] | None, name: str) -> Column | None:

@@ -18,17 +18,20 @@ class Statement:
     tree: exp.Expr
     sql: str
     params: dict[str, Any] = field(default_factory=dict)
+    names: frozenset[str] = frozenset()  # the parameters the SQL uses; others are dropped when binding
 
     @classmethod
     def build(
         cls, adapter: EngineAdapter, tree: exp.Expr, params: dict[str, Any] | None = None
     ) -> Statement:
         """Render `tree` for the adapter's engine."""
-        return cls(tree, adapter.render(tree), dict(params or {}))
+        names = frozenset(p.name for p in tree.find_all(exp.Placeholder) if p.name)
+        return cls(tree, adapter.render(tree), {}, names).bind(params or {})
 
     def bind(self, params: dict[str, Any]) -> Statement:
         """The same SQL with other parameter values (no re-rendering)."""
-        return Statement(self.tree, self.sql, params)
+        used = {name: value for name, value in params.items() if name in self.names}
+        return Statement(self.tree, self.sql, used, self.names)
 
     def display(self, adapter: EngineAdapter) -> str:
         """The statement with its parameters inlined as quoted literals, as `sqlbackfill compile` shows it."""
