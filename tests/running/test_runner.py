@@ -10,7 +10,6 @@ import pytest
 
 from sqlbackfill.errors import SchemaMismatchError
 from sqlbackfill.planning import Filters
-
 from tests.running.warehouse import Project, sorted_rows
 
 MODES = [

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
+
 from sqlbackfill.running import Runner, RunReport, RunRequest, Session
 
 NOW = dt.datetime(2026, 11, 23, tzinfo=dt.UTC)
