@@ -1,0 +1,52 @@
+"""What can be checked of packaging without building it: the README's commands, CI, Docker, the demo files."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _readme_commands() -> list[str]:
+    text = (ROOT / "README.md").read_text()
+    return re.findall(r"```bash\n(.+?)\n```", text, flags=re.DOTALL)[:2]
+
+
+def test_readme_opens_with_the_demo_and_the_test_command() -> None:
+    text = (ROOT / "README.md").read_text()
+    first_block = text.index("```")
+    assert text[:first_block].strip() == "# sqlbackfill"
+    demo, tests = _readme_commands()
+    assert "sqlbackfill init" in demo and "sqlbackfill run" in demo and "\n" not in demo
+    assert "pytest" in tests and "\n" not in tests
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    _, tests = _readme_commands()
+    ci = (ROOT / ".ci" / "run").read_text()
+    install, run = (part.strip() for part in tests.split("&&"))
+    assert install.replace("pip install", "python -m pip install -q") in ci
+    assert run in ci.splitlines()
+
+
+def test_dockerfile_copies_files_that_exist_and_installs_declared_extras() -> None:
+    dockerfile = (ROOT / "docker" / "Dockerfile").read_text()
+    copied = [
+        path for line in dockerfile.splitlines() if line.startswith("COPY") for path in line.split()[1:-1]
+    ]
+    assert copied, "the Dockerfile copies the package"
+    for path in copied:
+        assert (ROOT / path).exists(), path
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    assert {"snowflake", "postgres"} <= set(extras)
+    assert 'ENTRYPOINT ["sqlbackfill"]' in dockerfile
+
+
+def test_root_models_are_the_demo_models() -> None:
+    demo = ROOT / "sqlbackfill" / "demo" / "models"
+    root_models = sorted(p.name for p in (ROOT / "models").glob("*.sql"))
+    assert root_models == sorted(p.name for p in demo.glob("*.sql"))
+    for name in root_models:
+        assert (ROOT / "models" / name).read_text() == (demo / name).read_text()
