@@ -102,6 +102,7 @@ def _instant(match: re.Match[str], grid: TimeGrid, raw: str, what: str) -> dt.da
             )
         raise PartitionKeyError(
             f"{what} '{raw}' happens twice in {grid.timezone}; add its UTC offset, e.g. "
-            f"{wall:%Y-%m-%dT%H:%M}{offset_text(early.utcoffset())} or {wall:%Y-%m-%dT%H:%M}{offset_text(late.utcoffset())}"
+            f"{wall:%Y-%m-%dT%H:%M}{offset_text(early.utcoffset())} or "
+            f"{wall:%Y-%m-%dT%H:%M}{offset_text(late.utcoffset())}"
         )
     return early.astimezone(UTC)

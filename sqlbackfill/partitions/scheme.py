@@ -107,13 +107,13 @@ class TimePartitioning(Partitioning):
         sel_lo, sel_hi = lo, hi
         if first:
             sel_lo = self.grid.ordinal_at(first.start)
-            if self.grid.start(sel_lo) != first.start:
+            if self.grid.start(sel_lo) != first.start and lo <= sel_lo < hi:  # widened, and not clipped away
                 notes.append(
                     f"--start {start} falls inside partition {self.key(sel_lo)} ({self.label}): included"
                 )
         if last:
             sel_hi = self.grid.ordinal_at(last.end - dt.timedelta(microseconds=1)) + 1
-            if self.grid.start(sel_hi) != last.end:
+            if self.grid.start(sel_hi) != last.end and lo < sel_hi <= hi:
                 notes.append(
                     f"--end {end} falls inside partition {self.key(sel_hi - 1)} ({self.label}): included"
                 )

@@ -107,7 +107,8 @@ class TimeGrid:
 
     # -- keys -------------------------------------------------------------------------------------
     def key(self, ordinal: int) -> str:
-        """The partition's key: `2026`, `2026-01`, `2026-01-05` (Monday), `2026-01-15`, `2026-01-15T03:00+09:00`."""
+        """The partition's key: `2026`, `2026-01`, `2026-01-05` (Monday), `2026-01-15`,
+        `2026-01-15T03:00+09:00`."""
         if self.grain is Grain.HOUR:
             return format_local_minute(self.start(ordinal).astimezone(self.zone))
         day = self.first_date(ordinal)
