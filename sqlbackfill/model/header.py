@@ -54,9 +54,10 @@ class Header:
         raw = self.get("backfill")
         if raw is None:
             return BackfillPolicy("per_partition")
-        text = raw.strip().lower().replace("-", "_")
-        if text in ("per_partition", "single_run"):
-            return BackfillPolicy(text)
+        text = raw.strip().lower()
+        named = text.replace("-", "_")  # `single-run` too; not in `batch(-1)`, which must say "at least 1"
+        if named in ("per_partition", "single_run"):
+            return BackfillPolicy(named)
         match = _BATCH.fullmatch(text)
         if match:
             size = int(match[1])

@@ -91,7 +91,15 @@ def _table(header: Header, name: str, dialect: str) -> exp.Table:
         table = exp.to_table(name, dialect=dialect)
     except (ParseError, ValueError):
         table = None
-    if table is None or not table.name or table.catalog or name.count(".") > 1:
+    parts = name.split(".")
+    if (
+        not isinstance(table, exp.Table)
+        or not table.name
+        or table.catalog
+        or table.comments  # `daily--x`: sqlglot keeps `daily` and a comment
+        or len(parts) > 2
+        or not all(part.strip() for part in parts)  # `.daily`: sqlglot drops the empty schema
+    ):
         raise header.error("name", f"name '{name}' is not a table name; use `table` or `schema.table`")
     return table
 

@@ -1,0 +1,201 @@
+"""upstream_of and in_run_order: table references matched to models, CTE shadowing, cycles."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sqlbackfill.errors import ModelError
+from sqlbackfill.model import Model, in_run_order, upstream_of
+from tests.model.helpers import make_model, model_error, model_text
+
+
+def model(stem: str, body: str = "SELECT d FROM raw", dialect: str = "duckdb", **keys: str) -> Model:
+    return make_model(model_text(body, **keys), stem=stem, dialect=dialect)
+
+
+def names(models: list[Model]) -> list[str]:
+    return [m.name for m in models]
+
+
+# --- upstream_of --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("upstream_name", "reference", "found"),
+    [
+        ("daily", "daily", True),
+        ("daily", "DAILY", True),
+        ("sales.daily", "daily", True),
+        ("sales.daily", "sales.daily", True),
+        ("sales.daily", "SALES.Daily", True),
+        ("sales.daily", "finance.daily", False),
+        ("daily", "sales.daily", False),
+        ("daily", "daily_v2", False),
+        ("daily", "main_daily", False),
+    ],
+    ids=[
+        "plain",
+        "case-folded",
+        "unqualified-reads-schema-model",
+        "qualified",
+        "qualified-case-folded",
+        "other-schema",
+        "schema-on-ref-only",
+        "prefix-is-not-a-match",
+        "suffix-is-not-a-match",
+    ],
+)
+def test_upstream_matches_schema_and_table(upstream_name: str, reference: str, found: bool) -> None:
+    upstream = model("up", name=upstream_name)
+    reader = model("reader", f"SELECT d FROM {reference}")
+    assert (upstream_of(reader, [upstream, reader]) == [upstream]) is found
+    assert upstream_of(upstream, [upstream, reader]) == []
+
+
+def test_upstream_on_snowflake_folds_to_upper() -> None:
+    upstream = model("daily", dialect="snowflake")
+    reader = model("reader", "SELECT d FROM Daily", dialect="snowflake")
+    assert upstream_of(reader, [upstream, reader]) == [upstream]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "SELECT r.d FROM raw AS r JOIN daily AS x ON r.d = x.d",
+        "SELECT d FROM raw WHERE d IN (SELECT d FROM daily)",
+        "SELECT d FROM (SELECT d FROM daily) AS s",
+        "WITH c AS (SELECT d FROM daily) SELECT d FROM c",
+        "SELECT d FROM raw UNION ALL SELECT d FROM daily",
+    ],
+    ids=["join", "where-subquery", "from-subquery", "inside-cte", "union"],
+)
+def test_upstream_found_anywhere_in_the_query(body: str) -> None:
+    daily = model("daily")
+    reader = model("reader", body)
+    assert upstream_of(reader, [daily, reader]) == [daily]
+
+
+def test_upstream_lists_every_model_read_in_given_order() -> None:
+    a, b, c = model("a"), model("b"), model("c")
+    reader = model("reader", "SELECT a.d FROM a JOIN c ON a.d = c.d")
+    assert upstream_of(reader, [a, b, c, reader]) == [a, c]
+
+
+def test_cte_named_like_a_model_is_not_a_dependency() -> None:
+    daily = model("daily")
+    reader = model("reader", "WITH daily AS (SELECT d FROM raw) SELECT d FROM daily")
+    assert upstream_of(reader, [daily, reader]) == []
+    assert names(in_run_order([reader, daily])) == ["daily", "reader"]  # name order, no dependency
+
+
+def test_schema_qualified_reference_is_not_shadowed_by_a_cte() -> None:
+    daily = model("daily", name="sales.daily")
+    reader = model("reader", "WITH daily AS (SELECT d FROM raw) SELECT d FROM sales.daily")
+    assert upstream_of(reader, [daily, reader]) == [daily]
+
+
+def test_table_function_is_not_a_dependency() -> None:
+    read_csv = model("read_csv")
+    reader = model("reader", "SELECT d FROM read_csv('data.csv')")
+    assert upstream_of(reader, [read_csv, reader]) == []
+
+
+def test_model_reading_its_own_table_is_not_its_own_upstream() -> None:
+    daily = model("daily", "SELECT d FROM daily")
+    assert upstream_of(daily, [daily]) == []
+    assert names(in_run_order([daily])) == ["daily"]
+
+
+def test_string_mentioning_a_model_is_not_a_dependency() -> None:
+    daily = model("daily")
+    reader = model("reader", "SELECT d, 'daily' AS source FROM raw")
+    assert upstream_of(reader, [daily, reader]) == []
+
+
+# --- in_run_order -------------------------------------------------------------------------------------------
+
+
+def test_run_order_puts_upstream_first() -> None:
+    source = model("z_source")
+    summary = model("a_summary", "SELECT d FROM z_source")
+    assert names(in_run_order([summary, source])) == ["z_source", "a_summary"]
+
+
+def test_independent_models_in_name_order() -> None:
+    models = [model("c"), model("a"), model("b")]
+    assert names(in_run_order(models)) == ["a", "b", "c"]
+
+
+def test_diamond() -> None:
+    base = model("base")
+    left = model("left_", "SELECT d FROM base")
+    right = model("right_", "SELECT d FROM base")
+    top = model("a_top", "SELECT l.d FROM left_ AS l JOIN right_ AS r ON l.d = r.d")
+    order = names(in_run_order([top, right, left, base]))
+    assert order[0] == "base"
+    assert order[-1] == "a_top"
+    assert set(order[1:3]) == {"left_", "right_"}
+
+
+def test_empty() -> None:
+    assert in_run_order([]) == []
+
+
+CHAIN_SQL = {
+    "a": "SELECT d FROM raw",
+    "b": "SELECT d FROM a",
+    "c": "SELECT d FROM b JOIN a ON true",
+    "d": "SELECT d FROM raw",
+    "e": "SELECT d FROM d JOIN c ON true",
+    "f": "SELECT d FROM raw",
+}
+CHAIN = {stem: model(stem, sql) for stem, sql in CHAIN_SQL.items()}
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.permutations(list(CHAIN.values())))
+def test_run_order_is_topological_and_independent_of_input_order(models: list[Model]) -> None:
+    order = names(in_run_order(models))
+    assert sorted(order) == sorted(CHAIN)
+    for m in models:
+        for up in upstream_of(m, models):
+            assert order.index(up.name) < order.index(m.name)
+    assert order == names(in_run_order(list(CHAIN.values())))
+
+
+# --- cycles -------------------------------------------------------------------------------------------------
+
+
+def test_two_model_cycle_prints_it() -> None:
+    a = model("a", "SELECT d FROM b")
+    b = model("b", "SELECT d FROM a")
+    error = model_error(lambda: in_run_order([b, a]))
+    assert "models read each other in a cycle: a -> b -> a" in str(error)
+    assert error.line is None
+    assert str(error).startswith("models/a.sql: ")
+
+
+def test_three_model_cycle_prints_every_step() -> None:
+    a = model("a", "SELECT d FROM c")
+    b = model("b", "SELECT d FROM a")
+    c = model("c", "SELECT d FROM b")
+    error = model_error(lambda: in_run_order([a, b, c]))
+    assert "a -> c -> b -> a" in str(error)
+
+
+def test_cycle_below_a_healthy_model_prints_only_the_cycle() -> None:
+    top = model("a_top", "SELECT d FROM x")
+    x = model("x", "SELECT d FROM y")
+    y = model("y", "SELECT d FROM x")
+    error = model_error(lambda: in_run_order([top, x, y]))
+    assert str(error).endswith("cycle: x -> y -> x")
+    assert "a_top" not in str(error)
+
+
+def test_cycle_through_schema_qualified_names() -> None:
+    a = model("a", "SELECT d FROM mart.b", name="mart.a")
+    b = model("b", "SELECT d FROM a", name="mart.b")
+    with pytest.raises(ModelError, match=r"mart\.a -> mart\.b -> mart\.a"):
+        in_run_order([a, b])

@@ -1,0 +1,260 @@
+"""load_models and select_models: discovery, run order, uniqueness, selection and file errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import sqlbackfill.demo
+from sqlbackfill.errors import ConfigError, ModelError, UsageError
+from sqlbackfill.model import Model, load_models, select_models
+from tests.model.helpers import NOW, model_error, model_text, write
+
+
+def load(models_dir: Path, dialect: str = "duckdb") -> list[Model]:
+    return load_models(models_dir, dialect, NOW)
+
+
+def names(models: list[Model]) -> list[str]:
+    return [m.name for m in models]
+
+
+@pytest.fixture
+def models_dir(tmp_path: Path) -> Path:
+    folder = tmp_path / "models"
+    folder.mkdir()
+    return folder
+
+
+# --- discovery ----------------------------------------------------------------------------------------------
+
+
+def test_finds_sql_files_recursively(models_dir: Path) -> None:
+    write(models_dir, "top.sql", model_text())
+    write(models_dir, "sub/middle.sql", model_text())
+    write(models_dir, "sub/deeper/bottom.sql", model_text())
+    assert sorted(names(load(models_dir))) == ["bottom", "middle", "top"]
+
+
+def test_ignores_other_files(models_dir: Path) -> None:
+    write(models_dir, "real.sql", model_text())
+    write(models_dir, "README.md", "-- partiton_by: nonsense")
+    write(models_dir, "old.sql.bak", "not sql at all")
+    write(models_dir, "notes.txt", "SELECT")
+    assert names(load(models_dir)) == ["real"]
+
+
+def test_display_paths_are_relative_to_the_project(models_dir: Path) -> None:
+    write(models_dir, "sub/daily.sql", model_text())
+    (model,) = load(models_dir)
+    assert model.display_path == str(Path("models") / "sub" / "daily.sql")
+    assert model.path == models_dir / "sub" / "daily.sql"
+
+
+def test_errors_name_the_display_path_and_line(models_dir: Path) -> None:
+    write(models_dir, "good.sql", model_text())
+    write(models_dir, "sub/bad.sql", "-- name: bad\n-- partiton_by: d\nSELECT d FROM t\n")
+    error = model_error(lambda: load(models_dir))
+    assert error.path == str(Path("models") / "sub" / "bad.sql")
+    assert error.line == 2
+    assert "partiton_by" in str(error)
+
+
+def test_empty_folder_has_no_models(models_dir: Path) -> None:
+    assert load(models_dir) == []
+
+
+def test_now_is_passed_to_every_model(models_dir: Path) -> None:
+    write(models_dir, "daily.sql", model_text(start="2026-11-01"))
+    (model,) = load(models_dir)
+    assert model.partitioning.keys(*model.bounds)[-1] == "2026-11-22"
+
+
+# --- run order ----------------------------------------------------------------------------------------------
+
+
+def test_reader_runs_after_the_model_it_reads(models_dir: Path) -> None:
+    # Alphabetically the summary comes first; it reads z_daily, so it must run after it.
+    write(models_dir, "a_summary.sql", model_text("SELECT d, COUNT(*) AS n FROM z_daily GROUP BY d"))
+    write(models_dir, "z_daily.sql", model_text("SELECT d, x FROM raw"))
+    assert names(load(models_dir)) == ["z_daily", "a_summary"]
+
+
+def test_chain_across_folders_and_schemas(models_dir: Path) -> None:
+    write(models_dir, "a/report.sql", model_text("SELECT d, n FROM mart.rollup"))
+    write(
+        models_dir,
+        "b/rollup.sql",
+        model_text("SELECT d, COUNT(*) AS n FROM staging GROUP BY d", name="mart.rollup"),
+    )
+    write(models_dir, "c/staging.sql", model_text("SELECT d, x FROM raw_events"))
+    assert names(load(models_dir)) == ["staging", "mart.rollup", "report"]
+
+
+def test_independent_models_keep_name_order(models_dir: Path) -> None:
+    for stem in ["charlie", "alpha", "bravo"]:
+        write(models_dir, f"{stem}.sql", model_text())
+    assert names(load(models_dir)) == ["alpha", "bravo", "charlie"]
+
+
+def test_cycle_between_files_is_an_error(models_dir: Path) -> None:
+    write(models_dir, "a.sql", model_text("SELECT d FROM b"))
+    write(models_dir, "b.sql", model_text("SELECT d FROM a"))
+    error = model_error(lambda: load(models_dir))
+    assert "cycle" in str(error)
+    assert "a -> b -> a" in str(error)
+
+
+def test_demo_models_load_in_run_order() -> None:
+    demo = Path(sqlbackfill.demo.__file__).parent / "models"
+    models = load(demo)
+    assert names(models) == ["partitioned_sales_data", "daily_sales_summary"]
+    assert all(m.partitioning.label == "day in Asia/Tokyo" for m in models)
+
+
+# --- uniqueness ---------------------------------------------------------------------------------------------
+
+
+def test_duplicate_stems_in_two_folders_fail(models_dir: Path) -> None:
+    write(models_dir, "one/daily.sql", model_text())
+    write(models_dir, "two/daily.sql", model_text())
+    error = model_error(lambda: load(models_dir))
+    message = str(error)
+    assert "model name 'daily' is also used by" in message
+    assert str(Path("models") / "one" / "daily.sql") in message
+    assert str(Path("models") / "two" / "daily.sql") in message
+    assert "rename one" in message
+
+
+def test_header_name_clashing_with_a_stem_fails(models_dir: Path) -> None:
+    write(models_dir, "daily.sql", model_text())
+    write(models_dir, "other.sql", model_text(name="daily"))
+    error = model_error(lambda: load(models_dir))
+    assert "model name 'daily' is also used by" in str(error)
+
+
+def test_names_differing_only_in_case_clash(models_dir: Path) -> None:
+    write(models_dir, "daily.sql", model_text())
+    write(models_dir, "other.sql", model_text(name="Daily"))
+    error = model_error(lambda: load(models_dir))
+    assert "is also used by" in str(error)
+
+
+@pytest.mark.parametrize(
+    ("dialect", "other_name"),
+    [("duckdb", '"daily"'), ("snowflake", '"DAILY"'), ("duckdb", '"DAILY"')],
+    ids=["duckdb-quoted", "snowflake-quoted-upper", "duckdb-case-insensitive"],
+)
+def test_two_models_writing_the_same_table_fail(models_dir: Path, dialect: str, other_name: str) -> None:
+    write(models_dir, "daily.sql", model_text())
+    write(models_dir, "other.sql", model_text(name=other_name))
+    with pytest.raises(ModelError) as caught:
+        load(models_dir, dialect)
+    assert "writes the same table as" in str(caught.value)
+    assert "daily.sql" in str(caught.value)
+    assert "other.sql" in str(caught.value)
+
+
+def test_same_table_name_in_different_schemas_is_fine(models_dir: Path) -> None:
+    write(models_dir, "a.sql", model_text(name="sales.daily"))
+    write(models_dir, "b.sql", model_text(name="finance.daily"))
+    write(models_dir, "c.sql", model_text(name="daily"))
+    assert sorted(names(load(models_dir))) == ["daily", "finance.daily", "sales.daily"]
+
+
+# --- files and folders --------------------------------------------------------------------------------------
+
+
+def test_missing_models_folder_is_a_config_error(tmp_path: Path) -> None:
+    missing = tmp_path / "models"
+    with pytest.raises(ConfigError) as caught:
+        load(missing)
+    assert str(missing) in str(caught.value)
+    assert "models folder not found" in str(caught.value)
+    assert "[project] models" in str(caught.value)
+
+
+def test_models_path_that_is_a_file_is_a_config_error(tmp_path: Path) -> None:
+    path = write(tmp_path, "models", "SELECT 1")
+    with pytest.raises(ConfigError):
+        load(path)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        "-- partition_by: d\n-- start: 2026-01-01\nSELECT 'café' AS d".encode("latin-1"),
+        b"\xff\xfe-\x00-\x00",
+        b"SELECT \x80 AS d",
+    ],
+    ids=["latin-1", "utf-16-bom", "stray-byte"],
+)
+def test_non_utf8_file_fails(models_dir: Path, data: bytes) -> None:
+    (models_dir / "sub").mkdir()
+    (models_dir / "sub" / "legacy.sql").write_bytes(data)
+    error = model_error(lambda: load(models_dir))
+    assert error.path == str(Path("models") / "sub" / "legacy.sql")
+    assert "is not UTF-8" in str(error)
+    assert "save it as UTF-8" in str(error)
+
+
+def test_utf8_text_with_non_ascii_loads(models_dir: Path) -> None:
+    write(
+        models_dir,
+        "cafe.sql",
+        "-- Ventes du café, par jour\n" + model_text("SELECT d, 'café' AS label FROM t"),
+    )
+    (model,) = load(models_dir)
+    assert model.query.output_columns == ("d", "label")
+
+
+# --- select_models ------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def chain(models_dir: Path) -> list[Model]:
+    write(models_dir, "a_report.sql", model_text("SELECT d FROM m_middle"))
+    write(models_dir, "m_middle.sql", model_text("SELECT d FROM z_source"))
+    write(models_dir, "z_source.sql", model_text("SELECT d FROM raw"))
+    write(models_dir, "other.sql", model_text())
+    return load(models_dir)
+
+
+def test_chain_order(chain: list[Model]) -> None:
+    order = names(chain)
+    assert sorted(order) == ["a_report", "m_middle", "other", "z_source"]
+    assert order.index("z_source") < order.index("m_middle") < order.index("a_report")
+
+
+def test_select_nothing_named_means_all(chain: list[Model]) -> None:
+    assert names(select_models(chain, [])) == names(chain)
+
+
+@pytest.mark.parametrize(
+    ("asked", "expected"),
+    [
+        (["a_report"], ["a_report"]),
+        (["a_report", "z_source"], ["z_source", "a_report"]),
+        (["A_REPORT"], ["a_report"]),
+        (["other", "other"], ["other"]),
+    ],
+    ids=["one", "kept-in-run-order", "case-insensitive", "repeated"],
+)
+def test_select_named_models(chain: list[Model], asked: list[str], expected: list[str]) -> None:
+    assert names(select_models(chain, asked)) == expected
+
+
+def test_select_unknown_name_lists_the_known_ones(chain: list[Model]) -> None:
+    with pytest.raises(UsageError) as caught:
+        select_models(chain, ["a_report", "nope"])
+    message = str(caught.value)
+    assert "unknown model 'nope'" in message
+    assert "(models: a_report, m_middle, other, z_source)" in message
+    assert "sqlbackfill ls" in message
+
+
+def test_select_from_no_models() -> None:
+    with pytest.raises(UsageError) as caught:
+        select_models([], ["daily"])
+    assert "models: none" in str(caught.value)

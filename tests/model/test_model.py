@@ -1,0 +1,492 @@
+"""build_model: name and table, partition_by, grain, timezone, start/end bounds, values models, fingerprint."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from sqlbackfill.model import BackfillPolicy, Model
+from sqlbackfill.partitions import TimePartitioning, ValuePartitioning
+from tests.model.helpers import NOW, make_model, model_error, model_text
+
+PATH = "models/m.sql"
+
+
+def keys(model: Model) -> list[str]:
+    return model.partitioning.keys(*model.bounds)
+
+
+# --- name and table -----------------------------------------------------------------------------------------
+
+
+def test_name_defaults_to_the_file_stem() -> None:
+    model = make_model(model_text(), stem="daily_sales")
+    assert model.name == "daily_sales"
+    assert model.table.name == "daily_sales"
+    assert model.table.db == ""
+    assert model.table_ref == (None, "daily_sales")
+    assert model.display_path == "models/daily_sales.sql"
+
+
+def test_header_name_wins_over_the_stem() -> None:
+    model = make_model(model_text(name="summary"), stem="file_name")
+    assert model.name == "summary"
+    assert model.table_ref == (None, "summary")
+
+
+def test_schema_qualified_name() -> None:
+    model = make_model(model_text(name="sales.daily"))
+    assert model.name == "sales.daily"
+    assert model.table.db == "sales"
+    assert model.table.name == "daily"
+    assert model.table_ref == ("sales", "daily")
+
+
+@pytest.mark.parametrize(
+    ("dialect", "ref"),
+    [
+        ("duckdb", ("sales", "daily")),
+        ("postgres", ("sales", "daily")),
+        ("snowflake", ("SALES", "DAILY")),
+    ],
+    ids=["duckdb", "postgres", "snowflake"],
+)
+def test_table_ref_follows_the_dialects_unquoted_rules(dialect: str, ref: tuple[str, str]) -> None:
+    model = make_model(model_text(name="Sales.Daily"), dialect=dialect)
+    assert model.name == "Sales.Daily"  # the name stays as written
+    assert model.table_ref == ref
+    assert model.dialect == dialect
+
+
+def test_snowflake_table_is_not_a_quoted_lowercase_name() -> None:
+    model = make_model(model_text(), stem="daily", dialect="snowflake")
+    assert model.table_ref == (None, "DAILY")
+    assert model.table.sql("snowflake") == "daily"
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["a.b.c", "sales.", ".daily", "a..b", "x;y", "daily--note", "daily /* note */"],
+    ids=[
+        "three-parts",
+        "trailing-dot",
+        "leading-dot",
+        "empty-middle",
+        "semicolon",
+        "line-comment",
+        "block-comment",
+    ],
+)
+def test_bad_name_fails_on_its_line(name: str) -> None:
+    error = model_error(
+        lambda: make_model(f"-- partition_by: d\n-- start: 2026-01-01\n-- name: {name}\nSELECT d FROM t")
+    )
+    assert error.line == 3
+    assert f"name '{name}' is not a table name" in str(error)
+    assert "`table` or `schema.table`" in str(error)
+
+
+def test_bad_stem_fails_at_line_one() -> None:
+    error = model_error(lambda: make_model(model_text(), stem="a.b.c"))
+    assert error.line == 1
+    assert "name 'a.b.c' is not a table name" in str(error)
+
+
+# --- partition_by -------------------------------------------------------------------------------------------
+
+
+def test_partition_by_missing_fails() -> None:
+    error = model_error(lambda: make_model("-- start: 2026-01-01\nSELECT d FROM t"))
+    assert error.line == 1
+    assert str(error).startswith(f"{PATH}:1: missing `-- partition_by: COLUMN`")
+
+
+def test_partition_by_not_in_output_lists_the_columns() -> None:
+    text = "-- name: m\n-- start: 2026-01-01\n-- partition_by: day\nSELECT d, x AS total, y FROM t"
+    error = model_error(lambda: make_model(text))
+    assert error.line == 3
+    assert "partition_by 'day' is not a column of the SELECT's output" in str(error)
+    assert "(columns: d, total, y)" in str(error)
+    assert "AS day" in str(error)
+
+
+@pytest.mark.parametrize(
+    ("dialect", "written", "column"),
+    [
+        ("duckdb", "D", "d"),
+        ("duckdb", "sale_date", "SALE_DATE"),
+        ("postgres", "Sale_Date", "sale_date"),
+        ("snowflake", "sale_date", "SALE_DATE"),
+        ("snowflake", "SALE_DATE", "sale_date"),
+    ],
+    ids=[
+        "duckdb-upper-header",
+        "duckdb-upper-select",
+        "postgres-mixed",
+        "snowflake-lower",
+        "snowflake-upper",
+    ],
+)
+def test_partition_by_is_matched_case_insensitively(dialect: str, written: str, column: str) -> None:
+    model = make_model(model_text(f"SELECT {column}, x FROM t", partition_by=written), dialect=dialect)
+    assert model.partition_by == written
+
+
+@pytest.mark.parametrize(
+    "body",
+    ["SELECT * FROM t", "SELECT t.* FROM t", "SELECT x, * FROM t"],
+    ids=["star", "table-star", "column-and-star"],
+)
+def test_star_defers_the_partition_by_check(body: str) -> None:
+    model = make_model(model_text(body, partition_by="not_visible"))
+    assert model.partition_by == "not_visible"
+    assert model.query.output_columns is None
+
+
+# --- grain and timezone -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("grain", ["hour", "day", "week", "month", "year", "DAY", " Month "])
+def test_known_grains(grain: str) -> None:
+    model = make_model(model_text(grain=grain, start="2026-01-01"))
+    assert isinstance(model.partitioning, TimePartitioning)
+    assert model.partitioning.grain.value == grain.strip().lower()
+    assert model.is_time is True
+
+
+def test_grain_defaults_to_day_in_utc() -> None:
+    model = make_model(model_text())
+    assert model.partitioning.label == "day in UTC"
+
+
+@pytest.mark.parametrize("grain", ["fortnight", "daily", "days", "minute"])
+def test_unknown_grain_fails_listing_the_grains(grain: str) -> None:
+    error = model_error(lambda: make_model(model_text(grain=grain)))
+    assert error.line == 3
+    assert f"unknown grain '{grain}'" in str(error)
+    assert "(hour, day, week, month, year)" in str(error)
+    assert "values: a, b" in str(error)
+
+
+@pytest.mark.parametrize("zone", ["Asia/Tokyo", "America/New_York", "UTC"])
+def test_known_timezone(zone: str) -> None:
+    model = make_model(model_text(timezone=zone))
+    assert model.partitioning.label == f"day in {zone}"
+
+
+@pytest.mark.parametrize("zone", ["Mars/Base", "Tokyo", "GMT+25"], ids=["made-up", "city-only", "offset"])
+def test_unknown_timezone_fails_on_its_line(zone: str) -> None:
+    text = f"-- partition_by: d\n-- grain: day\n\n-- timezone: {zone}\n-- start: 2026-01-01\nSELECT d FROM t"
+    error = model_error(lambda: make_model(text))
+    assert error.line == 4
+    assert f"unknown timezone '{zone}'" in str(error)
+    assert "IANA" in str(error)
+
+
+# --- start and end ------------------------------------------------------------------------------------------
+
+
+def test_start_missing_fails() -> None:
+    error = model_error(lambda: make_model("-- partition_by: d\n-- grain: month\nSELECT d FROM t"))
+    assert error.line == 1
+    assert "a month model needs a start" in str(error)
+    assert "`-- start: 2026-01-01`" in str(error)
+
+
+def test_start_after_end_fails_on_the_start_line() -> None:
+    text = "-- partition_by: d\n-- start: 2026-01-31\n-- end: 2026-01-01\nSELECT d FROM t"
+    error = model_error(lambda: make_model(text))
+    assert error.line == 2
+    assert "start: 2026-01-31 is after end: 2026-01-01" in str(error)
+    assert "swap them" in str(error)
+
+
+@pytest.mark.parametrize(
+    ("key", "line"), [("start", 2), ("end", 3)], ids=["malformed-start", "malformed-end"]
+)
+def test_malformed_start_or_end_fails_on_its_line(key: str, line: int) -> None:
+    start = "garbage" if key == "start" else "2026-01-01"
+    end = "garbage" if key == "end" else "2026-01-31"
+    error = model_error(
+        lambda: make_model(f"-- partition_by: d\n-- start: {start}\n-- end: {end}\nSELECT d FROM t")
+    )
+    assert error.line == line
+    assert "'garbage' is not a partition key" in str(error)
+
+
+def test_daily_bounds_include_the_end_day() -> None:
+    model = make_model(model_text(start="2026-01-01", end="2026-01-31"))
+    lo, hi = model.bounds
+    assert hi - lo == 31
+    assert keys(model)[0] == "2026-01-01"
+    assert keys(model)[-1] == "2026-01-31"
+    assert model.notes == ()
+
+
+def test_single_day_model() -> None:
+    model = make_model(model_text(start="2026-03-08", end="2026-03-08"))
+    assert keys(model) == ["2026-03-08"]
+
+
+@pytest.mark.parametrize(
+    ("now", "last"),
+    [
+        (NOW, "2026-11-22"),
+        (dt.datetime(2026, 11, 23, 23, 59, tzinfo=dt.UTC), "2026-11-22"),
+        (dt.datetime(2026, 11, 24, tzinfo=dt.UTC), "2026-11-23"),
+    ],
+    ids=["midnight", "late-in-the-day", "next-midnight"],
+)
+def test_end_omitted_stops_at_the_last_complete_day(now: dt.datetime, last: str) -> None:
+    model = make_model(model_text(start="2026-01-01"), now=now)
+    assert keys(model)[0] == "2026-01-01"
+    assert keys(model)[-1] == last
+    assert model.notes == ()
+
+
+@pytest.mark.parametrize(
+    ("keys_", "last"),
+    [
+        ({"grain": "hour", "start": "2026-11-22"}, "2026-11-22T23:00+00:00"),
+        ({"grain": "month", "start": "2026-01"}, "2026-10"),
+        ({"grain": "year", "start": "2020"}, "2025"),
+        ({"grain": "day", "timezone": "Asia/Tokyo", "start": "2026-11-01"}, "2026-11-22"),
+        ({"grain": "day", "timezone": "America/New_York", "start": "2026-11-01"}, "2026-11-21"),
+    ],
+    ids=["hour", "month", "year", "tokyo-day", "new-york-day"],
+)
+def test_end_omitted_for_other_grains_and_zones(keys_: dict[str, str], last: str) -> None:
+    model = make_model(model_text(**keys_))
+    assert keys(model)[-1] == last
+
+
+def test_end_in_the_future_is_clipped_with_a_note() -> None:
+    model = make_model(model_text(start="2026-11-01", end="2027-01-31"))
+    assert keys(model)[-1] == "2026-11-22"
+    assert len(model.notes) == 1
+    assert "2027-01-31" in model.notes[0]
+    assert "last complete partition" in model.notes[0]
+
+
+def test_start_in_the_future_gives_no_partitions_yet() -> None:
+    model = make_model(model_text(start="2026-12-01"))
+    assert keys(model) == []
+    assert model.partitioning.describe_range(model.bounds) == "no complete partitions yet"
+
+
+def test_weekly_start_rounds_up_to_a_whole_week() -> None:
+    model = make_model(model_text(grain="week", start="2026-01-01", end="2026-01-31"))
+    assert keys(model)[0] == "2026-01-05"
+    assert keys(model)[-1] == "2026-01-19"  # the week of Jan 26 ends in February
+
+
+# --- values models ------------------------------------------------------------------------------------------
+
+
+def test_values_model() -> None:
+    model = make_model("-- partition_by: region\n-- values: us, jp, eu\nSELECT region, x FROM t")
+    assert isinstance(model.partitioning, ValuePartitioning)
+    assert model.is_time is False
+    assert model.bounds == (0, 3)
+    assert keys(model) == ["us", "jp", "eu"]
+    assert model.partitioning.label == "values us, jp, eu"
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("grain", "day"), ("start", "2026-01-01"), ("end", "2026-01-31"), ("timezone", "UTC")],
+)
+def test_values_with_time_keys_fails_on_that_key(key: str, value: str) -> None:
+    text = f"-- partition_by: region\n-- values: us, jp\n\n-- {key}: {value}\nSELECT region FROM t"
+    error = model_error(lambda: make_model(text))
+    assert error.line == 4
+    assert f"`{key}` applies to time grains" in str(error)
+
+
+@pytest.mark.parametrize("placeholder", ["@start", "@end", "@START"])
+def test_values_model_using_the_window_fails(placeholder: str) -> None:
+    text = f"-- partition_by: region\n-- values: us, jp\nSELECT region FROM t WHERE d < {placeholder}"
+    error = model_error(lambda: make_model(text))
+    assert error.line == 2
+    assert "a values model has no time window" in str(error)
+    assert "drop @start/@end" in str(error)
+
+
+def test_values_errors_surface_from_build() -> None:
+    error = model_error(lambda: make_model("-- partition_by: r\n-- values: us, us\nSELECT r FROM t"))
+    assert error.line == 2
+    assert "listed twice" in str(error)
+
+
+# --- policy, query, header errors ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "policy"),
+    [
+        (None, BackfillPolicy("per_partition")),
+        ("single_run", BackfillPolicy("single_run")),
+        ("batch(7)", BackfillPolicy("batch", 7)),
+    ],
+    ids=["default", "single_run", "batch"],
+)
+def test_policy(raw: str | None, policy: BackfillPolicy) -> None:
+    model = make_model(model_text(backfill=raw) if raw else model_text())
+    assert model.policy == policy
+
+
+def test_bad_backfill_fails_at_build() -> None:
+    error = model_error(lambda: make_model(model_text(backfill="batch(0)")))
+    assert error.line == 3
+    assert "at least 1" in str(error)
+
+
+def test_query_and_header_are_kept() -> None:
+    model = make_model(model_text("SELECT d, x FROM raw WHERE d >= @start AND d < @end", grain="day"))
+    assert model.query.uses_window is True
+    assert model.query.references == ((None, "raw"),)
+    assert model.header.get("grain") == "day"
+
+
+def test_errors_use_the_display_path() -> None:
+    error = model_error(
+        lambda: make_model("-- partiton_by: d\nSELECT d FROM t", stem="bad", folder="models/sub")
+    )
+    assert str(error).startswith("models/sub/bad.sql:1: ")
+    assert error.path == "models/sub/bad.sql"
+
+
+def test_header_errors_come_before_sql_errors() -> None:
+    error = model_error(lambda: make_model("-- grian: day\nSELECT FROM WHERE"))
+    assert "unknown header key 'grian'" in str(error)
+
+
+# --- fingerprint --------------------------------------------------------------------------------------------
+
+BASE = """-- partition_by: d
+-- grain: day
+-- timezone: UTC
+-- start: 2026-01-01
+SELECT d, SUM(amount) AS total
+FROM sales
+WHERE d >= @start AND d < @end AND region = 'us'
+GROUP BY d
+"""
+
+
+def fingerprint(text: str, dialect: str = "duckdb") -> str:
+    return make_model(text, dialect=dialect).fingerprint
+
+
+def test_fingerprint_is_a_short_stable_hex_digest() -> None:
+    first = fingerprint(BASE)
+    assert first == fingerprint(BASE)
+    assert len(first) == 16
+    int(first, 16)
+
+
+@pytest.mark.parametrize(
+    "variant",
+    [
+        BASE.replace("SELECT d,", "-- the daily total\nSELECT d, -- per day\n"),
+        BASE.replace("FROM sales", "/* source */ FROM sales"),
+        "-- A free-text description of the model\n" + BASE,
+        BASE.replace("\nFROM sales\n", "\n\n\n      FROM     sales\n\n").replace(", SUM", ",\n    SUM"),
+        BASE.replace("SELECT", "select")
+        .replace("FROM", "from")
+        .replace("WHERE", "where")
+        .replace("GROUP BY", "group by"),
+        BASE.replace("SUM(amount)", "sum(AMOUNT)").replace("FROM sales", "FROM Sales"),
+        BASE.replace("@start", "@START"),
+        BASE.replace("-- start: 2026-01-01", "-- start: 2025-06-01"),
+        BASE.replace("-- start: 2026-01-01", "-- start: 2026-01-01\n-- end: 2026-01-31"),
+        BASE.replace("-- start: 2026-01-01", "-- start: 2026-01-01\n-- backfill: batch(7)"),
+        BASE.replace("-- start: 2026-01-01", "-- start: 2026-01-01\n-- backfill: single_run"),
+        BASE.replace("-- grain: day\n", ""),
+        BASE.replace("-- timezone: UTC\n", ""),
+        BASE.replace("-- grain: day", "-- GRAIN: Day"),
+        BASE.replace("GROUP BY d\n", "GROUP BY d;\n"),
+    ],
+    ids=[
+        "line-comments",
+        "block-comment",
+        "header-free-text",
+        "whitespace",
+        "keyword-case",
+        "identifier-case",
+        "placeholder-case",
+        "start",
+        "end",
+        "backfill-batch",
+        "backfill-single-run",
+        "default-grain-omitted",
+        "default-timezone-omitted",
+        "grain-key-and-value-case",
+        "trailing-semicolon",
+    ],
+)
+def test_fingerprint_unchanged(variant: str) -> None:
+    assert fingerprint(variant) == fingerprint(BASE)
+
+
+@pytest.mark.parametrize(
+    "variant",
+    [
+        BASE.replace("'us'", "'jp'"),
+        BASE.replace("'us'", "'US'"),
+        BASE.replace("SUM(amount)", "AVG(amount)"),
+        BASE.replace("FROM sales", "FROM sales_v2"),
+        BASE.replace("d < @end", "d <= @end"),
+        BASE.replace("SELECT d, SUM(amount) AS total", "SELECT d, SUM(amount) AS total, 1 AS extra"),
+        BASE.replace("SELECT d, SUM(amount) AS total", "SELECT d AS d2, d, SUM(amount) AS total").replace(
+            "-- partition_by: d", "-- partition_by: d2"
+        ),
+        BASE.replace("-- grain: day", "-- grain: hour"),
+        BASE.replace("-- grain: day", "-- grain: week"),
+        BASE.replace("-- timezone: UTC", "-- timezone: Asia/Tokyo"),
+    ],
+    ids=[
+        "string-literal",
+        "string-literal-case",
+        "function",
+        "table",
+        "predicate",
+        "extra-column",
+        "partition_by",
+        "grain-hour",
+        "grain-week",
+        "timezone",
+    ],
+)
+def test_fingerprint_changed(variant: str) -> None:
+    assert fingerprint(variant) != fingerprint(BASE)
+
+
+def test_fingerprint_partition_by_change_alone() -> None:
+    text = model_text("SELECT d, e FROM t", partition_by="d")
+    assert fingerprint(text) != fingerprint(model_text("SELECT d, e FROM t", partition_by="e"))
+
+
+VALUES = "-- partition_by: r\n-- values: us, jp\nSELECT r, x FROM t\n"
+
+
+@pytest.mark.parametrize(
+    ("variant", "same"),
+    [
+        (VALUES.replace("us, jp", "us,jp"), True),
+        (VALUES.replace("us, jp", "  us ,  jp "), True),
+        (VALUES.replace("us, jp", "us, jp, eu"), False),
+        (VALUES.replace("us, jp", "us"), False),
+        (VALUES.replace("us, jp", "us, uk"), False),
+    ],
+    ids=["spacing-tight", "spacing-wide", "value-added", "value-removed", "value-renamed"],
+)
+def test_fingerprint_values(variant: str, same: bool) -> None:
+    assert (fingerprint(variant) == fingerprint(VALUES)) is same
+
+
+def test_fingerprint_identifier_case_on_snowflake() -> None:
+    assert fingerprint(BASE, "snowflake") == fingerprint(
+        BASE.replace("FROM sales", "FROM SALES"), "snowflake"
+    )
