@@ -54,7 +54,13 @@ def parse_time_key(text: str, grid: TimeGrid, what: str) -> KeySpan:
             return _calendar_span(Grain.MONTH, grid, dt.date(year, month, 1), after)
         if match := _DAY.fullmatch(raw):
             day = dt.date(int(match[1]), int(match[2]), int(match[3]))
-            return _calendar_span(Grain.DAY, grid, day, day + dt.timedelta(days=1))
+            span = _calendar_span(Grain.DAY, grid, day, day + dt.timedelta(days=1))
+            if span.start == span.end:
+                raise PartitionKeyError(
+                    f"{what} '{text}' does not exist in {grid.timezone} (the zone skipped that day); "
+                    "name a day before or after it"
+                )
+            return span
         if match := _MINUTE.fullmatch(raw):
             start = _instant(match, grid, raw, what)
             return KeySpan(Grain.HOUR, start, start + HOUR)
