@@ -21,9 +21,7 @@ class Statement:
     names: frozenset[str] = frozenset()  # the parameters the SQL uses; others are dropped when binding
 
     @classmethod
-    def build(
-        cls, adapter: EngineAdapter, tree: exp.Expr, params: dict[str, Any] | None = None
-    ) -> Statement:
+    def build(cls, adapter: EngineAdapter, tree: exp.Expr, params: dict[str, Any] | None = None) -> Statement:
         """Render `tree` for the adapter's engine."""
         names = frozenset(p.name for p in tree.find_all(exp.Placeholder) if p.name)
         return cls(tree, adapter.render(tree), {}, names).bind(params or {})

@@ -156,7 +156,9 @@ def test_span_does_not_depend_on_the_grid_grain(grain: Grain) -> None:
 
 
 def test_skipped_day_is_an_error_that_says_the_zone_skipped_it() -> None:
-    with pytest.raises(PartitionKeyError, match=r"--start '2011-12-30' does not exist in Pacific/Apia .*skipped"):
+    with pytest.raises(
+        PartitionKeyError, match=r"--start '2011-12-30' does not exist in Pacific/Apia .*skipped"
+    ):
         parse_time_key("2011-12-30", TimeGrid(Grain.DAY, "Pacific/Apia"), "--start")
 
 
