@@ -14,6 +14,8 @@ from sqlbackfill.running import Runner, RunRequest, Session
 from sqlbackfill.running.compile import compile_steps
 from sqlbackfill.running.demo import write_demo
 
+LS_PIPE_WIDTH = 400  # piped `ls` output keeps whole names
+
 
 @click.command("run")
 @click.argument("models", nargs=-1)
@@ -96,7 +98,7 @@ def compile_command(
 @project_options
 def ls_command(project: str, target: str | None) -> None:
     """List the models: table, partitioning, range and backfill policy, in run order."""
-    out, _ = consoles()
+    out, _ = consoles(pipe_width=LS_PIPE_WIDTH)
     session = Session.open(project, target)
     table = Table("model", "table", "partition_by", "partitioning", "partitions", "range", "backfill", "file")
     for model in session.models:

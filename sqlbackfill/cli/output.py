@@ -22,13 +22,13 @@ MAX_STEPS_SHOWN = 12
 PIPE_WIDTH = 160
 
 
-def consoles() -> tuple[Console, Console]:
+def consoles(pipe_width: int | None = None) -> tuple[Console, Console]:
     """(stdout, stderr) consoles; colour only on terminals, and no truncation when piped."""
     out = Console(highlight=False, soft_wrap=True)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     for console in (out, err):
         if not console.is_terminal:
-            console.width = PIPE_WIDTH
+            console.width = pipe_width or PIPE_WIDTH
     return out, err
 
 

@@ -43,7 +43,7 @@ class Bounds:
         if not isinstance(partitioning, TimePartitioning):
             return
         where = (self.model.display_path, self.model.header.line("partition_by") or 1)
-        type_sql = self.column.type.sql()
+        type_sql = self.column.type.sql(dialect=self.model.dialect)
         if self.kind is TemporalKind.OTHER:
             raise ModelError(
                 *where,

@@ -12,7 +12,7 @@ from sqlglot import exp
 
 from sqlbackfill.compiling.bounds import END, START, Bounds, default_type, guess_kind
 from sqlbackfill.engines import Column, EngineAdapter, Statement
-from sqlbackfill.errors import ModelError, SchemaMismatchError
+from sqlbackfill.errors import ModelError, SchemaMismatchError, StatementError
 from sqlbackfill.model import WINDOW_PLACEHOLDERS, Model
 from sqlbackfill.partitions import Run, ValuePartitioning
 
@@ -153,13 +153,14 @@ class CompiledModel:
         return bound_query(self.model, self.bounds).subquery(MODEL_ALIAS)
 
 
-def bound_query(model: Model, bounds: Bounds) -> exp.Query:
-    """The model's query with `@start`/`@end` as parameters cast to the partition column's type."""
+def bound_query(model: Model, bounds: Bounds | None) -> exp.Query:
+    """The model's query with `@start`/`@end` as parameters cast to the partition column's type
+    (or as NULL when `bounds` is None: enough to learn the output's types)."""
     names = set(WINDOW_PLACEHOLDERS.values())
 
     def swap(node: exp.Expr) -> exp.Expr:
         if isinstance(node, exp.Placeholder) and node.name in names:
-            return bounds.placeholder(node.name)
+            return bounds.placeholder(node.name) if bounds else exp.null()
         return node
 
     result = model.query.ast.copy().transform(swap)
@@ -173,7 +174,17 @@ def compile_model(model: Model, adapter: EngineAdapter, sample: Run) -> Compiled
     existing = adapter.table_columns(adapter.normalize_table(model.table))
     kind_column = _find(existing, model.partition_by) if existing else None
     assumed = kind_column or Column(model.partition_by, default_type(guess_kind(model)))
-    columns = _describe(model, adapter, assumed, sample)
+    try:
+        columns = _describe(model, adapter, assumed, sample)
+    except StatementError:
+        # @start/@end typed for the wrong column kind can be what failed: learn the real type with
+        # NULL bounds, so a wrong column type gets its own error (Bounds checks it).
+        if not model.query.uses_window or kind_column is not None:
+            raise
+        real = _find(_describe(model, adapter, None, sample), model.partition_by)
+        if real is None or real.kind is assumed.kind:
+            raise
+        columns = _describe(model, adapter, real, sample)
     partition = _find(columns, model.partition_by)
     if partition is None:
         names = ", ".join(c.name for c in columns)
@@ -191,10 +202,11 @@ def compile_model(model: Model, adapter: EngineAdapter, sample: Run) -> Compiled
     return CompiledModel(model, adapter, columns, partition, existing)
 
 
-def _describe(model: Model, adapter: EngineAdapter, partition: Column, sample: Run) -> list[Column]:
-    bounds = Bounds(model, partition)
+def _describe(model: Model, adapter: EngineAdapter, partition: Column | None, sample: Run) -> list[Column]:
+    bounds = Bounds(model, partition) if partition else None
     query = exp.select("*").from_(bound_query(model, bounds).subquery(MODEL_ALIAS))
-    params = {} if isinstance(model.partitioning, ValuePartitioning) else bounds.params(*sample)
+    by_values = isinstance(model.partitioning, ValuePartitioning)
+    params = {} if bounds is None or by_values else bounds.params(*sample)
     statement = Statement.build(adapter, query, params)
     return adapter.describe_query(statement.sql, statement.params)
 

@@ -50,7 +50,7 @@ class DuckDBAdapter(EngineAdapter):
             self._con = duckdb.connect(str(self.path), read_only=self.read_only)
         except duckdb.IOException as error:
             message = str(error)
-            if "lock" in message.lower():
+            if "Could not set lock" in message or "Conflicting lock" in message:
                 pid = _PID.search(message)
                 holder = f" (PID {pid[1]})" if pid else ""
                 raise WarehouseLockedError(
@@ -96,8 +96,10 @@ class DuckDBAdapter(EngineAdapter):
         self._in_transaction = True
 
     def commit(self) -> None:
-        self.execute("COMMIT")
-        self._in_transaction = False
+        try:
+            self.execute("COMMIT")
+        finally:
+            self._in_transaction = False  # a failed COMMIT has ended the transaction too
 
     def rollback(self) -> None:
         if self._in_transaction and self._con is not None:

@@ -96,10 +96,12 @@ class Runner:
             return self._dry_run(request)
         adapter, state = self.session.connect()
         try:
-            state.ensure()
-            plans = self.plan(request, state)
+            # Plan and compile before writing anything: bad keys, modes or SQL leave the warehouse as it was.
+            plans = self.plan(request, state if state.exists() else None)
             report = RunReport(new_run_id(), plans)
             compiled = self._prepare(adapter, plans)
+            if compiled:
+                state.ensure()
             _Execution(self, adapter, state, report, compiled).run_all()
             return report
         finally:

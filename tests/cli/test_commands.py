@@ -692,3 +692,29 @@ def test_compile_without_a_warehouse_is_exit_2_and_creates_nothing(demo_project:
     result = invoke("compile", UPSTREAM, "--project", demo_project, "--partition", "2026-01-15")
     assert_usage_error(result, "does not exist", "sqlbackfill init")
     assert not warehouse(demo_project).exists()
+
+
+def test_ls_lists_full_model_names(demo_project: Path) -> None:
+    result = invoke("ls", "--project", demo_project)
+    assert result.exit_code == 0
+    for name in MODELS:
+        assert name in result.stdout, result.stdout
+    assert "models/partitioned_sales_data.sql" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["nosuch"],
+        ["--start", "2026/01/15"],
+        ["--start", "2026-01-20", "--end", "2026-01-10"],
+        ["--batch-size", "0"],
+        ["--single-run", "--per-partition"],
+    ],
+)
+def test_run_usage_error_writes_nothing_at_all(demo_project: Path, args: list[str]) -> None:
+    before = fingerprint(warehouse(demo_project))
+    result = run(demo_project, *args)
+    assert result.exit_code == 2
+    assert tables(demo_project) == {"main.raw_sales"}
+    assert fingerprint(warehouse(demo_project)) == before

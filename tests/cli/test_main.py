@@ -161,3 +161,12 @@ def test_the_warehouse_is_usable_after_an_error(demo_project: Path) -> None:
     assert result.exit_code == 0, result.output
     assert f"main.{UPSTREAM}" in tables(demo_project)
     assert query(demo_project, f"SELECT COUNT(*) FROM {UPSTREAM}")[0][0] > 0
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["run", "--bogus"], ["run", "--batch-size", "abc"], ["status", "--format", "xml"], ["compile"]],
+)
+def test_click_usage_errors_are_one_error_line(demo_project: Path, args: list[str]) -> None:
+    result = invoke(*args, "--project", demo_project)
+    assert_usage_error(result)

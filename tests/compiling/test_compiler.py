@@ -32,11 +32,18 @@ def _setup(adapter: DuckDBAdapter, *statements: str) -> None:
         pytest.param("INTEGER", ("INTEGER", "INT"), {"grain": "hour"}, id="integer-hour"),
     ],
 )
+@pytest.mark.parametrize(
+    "sql",
+    [
+        pytest.param("SELECT d, x FROM t", id="no-window"),
+        pytest.param("SELECT d, x FROM t WHERE d >= @start AND d < @end", id="window-compared-to-the-column"),
+    ],
+)
 def test_non_temporal_partition_column_is_a_model_error(
-    adapter: DuckDBAdapter, column_type: str, shown: tuple[str, ...], keys: dict[str, str]
+    adapter: DuckDBAdapter, column_type: str, shown: tuple[str, ...], keys: dict[str, str], sql: str
 ) -> None:
     _setup(adapter, f"CREATE TABLE t (d {column_type}, x INTEGER)")
-    model = make_model(model_text("SELECT d, x FROM t", **keys))
+    model = make_model(model_text(sql, **keys))
     grain = keys.get("grain", "day")
     error = model_error(lambda: compile_model(model, adapter, first(model)))
     assert error.path == "models/m.sql"

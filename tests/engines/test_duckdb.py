@@ -82,13 +82,15 @@ def test_connecting_after_the_other_process_ends(db_path: Path, holder: subproce
     [
         pytest.param("not_a_db.duckdb", False, "not a valid DuckDB database file", id="not-a-database"),
         pytest.param("missing.duckdb", True, "does not exist", id="read-only-missing-file"),
+        pytest.param("clock/blocks.duckdb", False, "not a valid DuckDB database file", id="lock-in-the-path"),
     ],
 )
 def test_a_file_that_cannot_be_opened_is_an_engine_error(
     tmp_path: Path, name: str, read_only: bool, detail: str
 ) -> None:
     path = tmp_path / name
-    if name.startswith("not_a_db"):
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("these are not the bytes of a database\n")
     adapter = DuckDBAdapter(duckdb_target(path), read_only=read_only)
     with pytest.raises(EngineError) as caught:
