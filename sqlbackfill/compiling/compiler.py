@@ -150,12 +150,13 @@ class CompiledModel:
         return self.adapter.identifier(self.partition.name)
 
     def _model_subquery(self) -> exp.Subquery:
-        return bound_query(self.model, self.bounds).subquery(MODEL_ALIAS)
+        return bound_query(self.model, self.bounds, self.adapter).subquery(MODEL_ALIAS)
 
 
-def bound_query(model: Model, bounds: Bounds | None) -> exp.Query:
+def bound_query(model: Model, bounds: Bounds | None, adapter: EngineAdapter) -> exp.Query:
     """The model's query with `@start`/`@end` as parameters cast to the partition column's type
-    (or as NULL when `bounds` is None: enough to learn the output's types)."""
+    (or as NULL when `bounds` is None: enough to learn the output's types), rewritten where the
+    engine lacks a construct sqlglot passes through."""
     names = set(WINDOW_PLACEHOLDERS.values())
 
     def swap(node: exp.Expr) -> exp.Expr:
@@ -165,7 +166,24 @@ def bound_query(model: Model, bounds: Bounds | None) -> exp.Query:
 
     result = model.query.ast.copy().transform(swap)
     assert isinstance(result, exp.Query)
+    if not adapter.SUPPORTS_GROUP_BY_ALL:
+        result = _expand_group_by_all(result)
     return result
+
+
+def _expand_group_by_all(query: exp.Query) -> exp.Query:
+    """`GROUP BY ALL` → `GROUP BY 1, 3`: the positions of the projections that aggregate nothing."""
+    for select in list(query.find_all(exp.Select)):
+        group = select.args.get("group")
+        if not isinstance(group, exp.Group) or not group.args.get("all"):
+            continue
+        positions = [
+            exp.Literal.number(i)
+            for i, projection in enumerate(select.expressions, start=1)
+            if not projection.find(exp.AggFunc)
+        ]
+        select.set("group", exp.Group(expressions=positions) if positions else None)
+    return query
 
 
 def compile_model(model: Model, adapter: EngineAdapter, sample: Run) -> CompiledModel:
@@ -204,7 +222,7 @@ def compile_model(model: Model, adapter: EngineAdapter, sample: Run) -> Compiled
 
 def _describe(model: Model, adapter: EngineAdapter, partition: Column | None, sample: Run) -> list[Column]:
     bounds = Bounds(model, partition) if partition else None
-    query = exp.select("*").from_(bound_query(model, bounds).subquery(MODEL_ALIAS))
+    query = exp.select("*").from_(bound_query(model, bounds, adapter).subquery(MODEL_ALIAS)).limit(0)
     by_values = isinstance(model.partitioning, ValuePartitioning)
     params = {} if bounds is None or by_values else bounds.params(*sample)
     statement = Statement.build(adapter, query, params)

@@ -78,6 +78,10 @@ class EngineAdapter(ABC):
     OVERWRITE_STRATEGY: ClassVar[OverwriteStrategy] = OverwriteStrategy.DELETE_INSERT
     # Several connections may write at once (per-partition concurrency).
     SUPPORTS_CONCURRENCY: ClassVar[bool] = False
+    # The engine accepts `GROUP BY ALL`; where it does not, the compiler rewrites it to positions.
+    SUPPORTS_GROUP_BY_ALL: ClassVar[bool] = True
+    # The dialect's public name, when DIALECT is a subclass that only changes parameter rendering.
+    DISPLAY_DIALECT: ClassVar[str | None] = None
 
     def __init__(self, target: Target) -> None:
         self.target = target
@@ -140,7 +144,15 @@ class EngineAdapter(ABC):
 
     @abstractmethod
     def describe_query(self, sql: str, params: Params | None = None) -> list[Column]:
-        """The output columns of a query, without running it."""
+        """The output columns of a query (a `SELECT … LIMIT 0`), without reading data."""
+
+    def tag(self, label: str) -> None:  # noqa: B027 (a hook engines may implement)
+        """Label the session for cost attribution (`sqlbackfill:<model>:<run id>`); a no-op by default."""
+
+    @property
+    def dialect_name(self) -> str:
+        """The SQL dialect statements are written in, as users know it."""
+        return self.DISPLAY_DIALECT or self.DIALECT
 
     # -- errors -------------------------------------------------------------------------------
     def is_transient(self, error: BaseException) -> bool:

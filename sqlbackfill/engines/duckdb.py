@@ -118,7 +118,7 @@ class DuckDBAdapter(EngineAdapter):
         return [Column(name, _data_type(type_name)) for name, type_name in rows]
 
     def describe_query(self, sql: str, params: Params | None = None) -> list[Column]:
-        rows = self.fetchall(f"DESCRIBE {sql}", params)
+        rows = self.fetchall(f"DESCRIBE {sql}", params)  # DESCRIBE takes any query; nothing runs
         return [Column(row[0], _data_type(row[1])) for row in rows]
 
     def is_transient(self, error: BaseException) -> bool:

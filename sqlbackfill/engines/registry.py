@@ -5,10 +5,14 @@ from __future__ import annotations
 from sqlbackfill.config import CONFIG_FILE, Target
 from sqlbackfill.engines.base import EngineAdapter
 from sqlbackfill.engines.duckdb import DuckDBAdapter
+from sqlbackfill.engines.postgres import PostgresAdapter
+from sqlbackfill.engines.snowflake import SnowflakeAdapter
 from sqlbackfill.errors import ConfigError
 
 ADAPTERS: dict[str, type[EngineAdapter]] = {
     DuckDBAdapter.TYPE: DuckDBAdapter,
+    PostgresAdapter.TYPE: PostgresAdapter,
+    SnowflakeAdapter.TYPE: SnowflakeAdapter,
 }
 
 

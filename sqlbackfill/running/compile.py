@@ -41,7 +41,7 @@ def compile_steps(
             ) from None
         lines = [
             f"-- {model.name}: {mode}, {plural(plan.partitions, 'partition')} in "
-            f"{plural(len(plan.steps), 'step')} on {adapter.description} ({adapter.DIALECT})"
+            f"{plural(len(plan.steps), 'step')} on {adapter.description} ({adapter.dialect_name})"
         ]
         setup = compiled.setup(plan.steps[0])
         if setup:

@@ -181,6 +181,7 @@ class _Execution:
                 utc_now(),
             )
         )
+        self.adapter.tag(f"sqlbackfill:{model.name}:{self.report.run_id}")
         self.emit(ModelStarted(model.name, str(plan.mode), plan.partitions, len(plan.steps)))
         counts = {"succeeded": 0, "failed": 0, "skipped": 0}
         outcome = "interrupted"

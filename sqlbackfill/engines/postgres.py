@@ -1,0 +1,197 @@
+"""PostgreSQL through SQLAlchemy 2 (`pip install sqlbackfill[postgres]`), and other SQLAlchemy URLs.
+
+`type = "postgres"` with `url = "postgresql+psycopg://user@host/db"`; a password not in the URL comes from
+the environment (`password_env`). DDL is transactional here, and several connections may write at once.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sqlglot import exp
+
+from sqlbackfill.config import CONFIG_FILE, Target
+from sqlbackfill.engines.base import Column, EngineAdapter, Params
+from sqlbackfill.engines.dbapi import check_keys, escape_percent, one_line, scrub, secret_from_env
+from sqlbackfill.errors import ConfigError, EngineError, StatementError
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection, Engine, Transaction
+
+KNOWN_KEYS = ("url", "password_env", "schema")
+# SQLSTATEs worth a retry: serialization failure, deadlock, lock timeout, connection failures.
+TRANSIENT_SQLSTATES = {"40001", "40P01", "55P03", "08000", "08003", "08006", "57P01"}
+
+
+class PostgresAdapter(EngineAdapter):
+    """A SQLAlchemy connection to PostgreSQL (psycopg 3)."""
+
+    TYPE = "postgres"
+    DIALECT = "postgres"
+    SUPPORTS_CONCURRENCY = True
+    SUPPORTS_GROUP_BY_ALL = False
+
+    def __init__(self, target: Target, *, read_only: bool = False) -> None:
+        super().__init__(target)
+        check_keys(target, KNOWN_KEYS)
+        if "url" not in target.options:
+            raise ConfigError(
+                f'{CONFIG_FILE}: [targets.{target.name}] needs url = "postgresql+psycopg://USER@HOST:PORT/DB"'
+            )
+        self.read_only = read_only
+        self._engine: Engine | None = None
+        self._con: Connection | None = None
+        self._transaction: Transaction | None = None
+        self._secrets: list[str | None] = []
+
+    def url(self) -> Any:
+        """The SQLAlchemy URL, with the password from the environment when configured."""
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            url = make_url(str(self.target.options["url"]))
+        except ArgumentError:
+            raise ConfigError(
+                f"{CONFIG_FILE}: [targets.{self.target.name}] url is not a SQLAlchemy URL; "
+                "write it like postgresql+psycopg://USER@HOST:PORT/DB"
+            ) from None
+        password = secret_from_env(self.target, "password")
+        if password is not None:
+            url = url.set(password=password)
+        self._secrets.append(url.password if isinstance(url.password, str) else None)
+        return url
+
+    @property
+    def description(self) -> str:
+        from sqlalchemy.engine import make_url
+
+        try:
+            url = make_url(str(self.target.options["url"]))
+            return f"{self.TYPE} {url.render_as_string(hide_password=True)}"
+        except Exception:
+            return f"{self.TYPE} (target {self.target.name})"
+
+    def connect(self) -> None:
+        import sqlalchemy
+        from sqlalchemy.exc import SQLAlchemyError
+
+        if self._con is not None:
+            return
+        url = self.url()
+        try:
+            self._engine = sqlalchemy.create_engine(url, poolclass=sqlalchemy.pool.NullPool)
+            self._con = self._engine.connect()
+            self._con.commit()
+        except (SQLAlchemyError, ImportError) as error:
+            raise EngineError(
+                f"cannot connect to {self.description}: {self.error_text(error)}; "
+                f"check [targets.{self.target.name}] in {CONFIG_FILE} and that the server is up"
+            ) from None
+        schema = self.target.options.get("schema")
+        if schema:
+            search_path = exp.Command(
+                this="SET", expression=f" search_path TO {exp.to_identifier(schema).sql()}"
+            )
+            self.execute(search_path.sql(dialect="postgres"))
+            self._con.commit()
+
+    def close(self) -> None:
+        if self._con is not None:
+            self._con.close()
+            self._con = None
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
+    @property
+    def con(self) -> Connection:
+        """The open connection."""
+        if self._con is None:
+            self.connect()
+        assert self._con is not None
+        return self._con
+
+    def execute(self, sql: str, params: Params | None = None) -> int:
+        result = self._run(sql, params)
+        return int(result.rowcount) if result.rowcount is not None else -1
+
+    def fetchall(self, sql: str, params: Params | None = None) -> list[tuple[Any, ...]]:
+        return [tuple(row) for row in self._run(sql, params).fetchall()]
+
+    def _run(self, sql: str, params: Params | None) -> Any:
+        from sqlalchemy.exc import SQLAlchemyError
+
+        autocommit = self._transaction is None
+        try:
+            if params:
+                result = self.con.exec_driver_sql(escape_percent(sql), dict(params))
+            else:
+                result = self.con.exec_driver_sql(sql)
+            if autocommit:
+                self.con.commit()
+            return result
+        except SQLAlchemyError as error:
+            if autocommit:
+                self.con.rollback()
+            raise StatementError(self.error_text(error), transient=self.is_transient(error)) from error
+
+    def begin(self) -> None:
+        self._transaction = self.con.begin()
+
+    def commit(self) -> None:
+        from sqlalchemy.exc import SQLAlchemyError
+
+        transaction, self._transaction = self._transaction, None
+        if transaction is not None:
+            try:
+                transaction.commit()
+            except SQLAlchemyError as error:
+                raise StatementError(self.error_text(error), transient=self.is_transient(error)) from error
+
+    def rollback(self) -> None:
+        transaction, self._transaction = self._transaction, None
+        if transaction is not None and transaction.is_active:
+            transaction.rollback()
+
+    def table_columns(self, table: exp.Table) -> list[Column] | None:
+        rows = self.fetchall(
+            "SELECT a.attname, format_type(a.atttypid, a.atttypmod) FROM pg_attribute a "
+            "WHERE a.attrelid = to_regclass(%(name)s) AND a.attnum > 0 AND NOT a.attisdropped "
+            "ORDER BY a.attnum",
+            {"name": exp.table_(table.this.copy(), db=table.args.get("db")).sql(dialect="postgres")},
+        )
+        if not rows:
+            return None
+        return [Column(name, _data_type(type_name)) for name, type_name in rows]
+
+    def describe_query(self, sql: str, params: Params | None = None) -> list[Column]:
+        cursor = self._run(sql, params).cursor
+        return [Column(c.name, _data_type(c.type_display)) for c in cursor.description]
+
+    def tag(self, label: str) -> None:
+        """`application_name`, so pg_stat_activity shows which model and run a connection serves."""
+        statement = exp.Command(
+            this="SET", expression=f" application_name = {exp.Literal.string(label[:63]).sql()}"
+        )
+        self.execute(statement.sql(dialect="postgres"))
+
+    def is_transient(self, error: BaseException) -> bool:
+        from sqlalchemy.exc import DBAPIError
+
+        if isinstance(error, DBAPIError) and error.connection_invalidated:
+            return True
+        state = getattr(getattr(error, "orig", None), "sqlstate", None)
+        return state in TRANSIENT_SQLSTATES
+
+    def error_text(self, error: BaseException) -> str:
+        original = getattr(error, "orig", None) or error
+        text = str(original).split("\n[SQL:", 1)[0]
+        return scrub(one_line(text), self._secrets)
+
+
+def _data_type(type_name: str) -> exp.DataType:
+    try:
+        return exp.DataType.build(type_name, dialect="postgres")
+    except Exception:
+        return exp.DataType.build(type_name, dialect="postgres", udt=True)

@@ -1,0 +1,200 @@
+"""Snowflake through snowflake-connector-python (`pip install sqlbackfill[snowflake]`).
+
+DDL commits an open transaction on Snowflake, so targets and metadata tables are created before `BEGIN`;
+a failed statement leaves the transaction open, so the adapter issues `ROLLBACK` itself. Bounds are cast
+to the partition column's exact type (DATE, TIMESTAMP_NTZ, TIMESTAMP_LTZ, TIMESTAMP_TZ).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import TYPE_CHECKING, Any
+
+from sqlglot import exp
+from sqlglot.dialects.snowflake import Snowflake
+
+from sqlbackfill.config import CONFIG_FILE, Target
+from sqlbackfill.engines.base import Column, EngineAdapter, Params
+from sqlbackfill.engines.dbapi import check_keys, escape_percent, one_line, scrub, secret_from_env
+from sqlbackfill.errors import ConfigError, EngineError, StatementError
+
+if TYPE_CHECKING:
+    from snowflake.connector import SnowflakeConnection
+
+CONNECT_KEYS = (
+    "account",
+    "user",
+    "warehouse",
+    "database",
+    "schema",
+    "role",
+    "authenticator",
+    "host",
+    "port",
+    "protocol",
+    "private_key_file",
+)
+KNOWN_KEYS = (*CONNECT_KEYS, "connection_name", "password_env", "private_key_file_pwd_env", "token_env")
+# Snowflake error numbers worth a retry: lock waits, aborted transactions, expired sessions, lost connections.
+TRANSIENT_ERRNOS = {604, 625, 630, 390114, 250001, 250003}
+
+
+class SnowflakePyformat(Snowflake):
+    """Snowflake SQL with `%(name)s` parameters, the connector's default (client-side) binding."""
+
+    class Generator(Snowflake.Generator):  # type: ignore[misc,valid-type]
+        def placeholder_sql(self, expression: exp.Placeholder) -> str:
+            return f"%({expression.name})s" if expression.name else "%s"
+
+
+class SnowflakeAdapter(EngineAdapter):
+    """One connector connection; target options name the account or a `connection_name`."""
+
+    TYPE = "snowflake"
+    DIALECT = "snowflakepyformat"
+    DISPLAY_DIALECT = "snowflake"
+    SUPPORTS_CONCURRENCY = True
+
+    def __init__(self, target: Target, *, read_only: bool = False) -> None:
+        super().__init__(target)
+        check_keys(target, KNOWN_KEYS)
+        self.read_only = read_only
+        self._con: SnowflakeConnection | None = None
+        self._secrets: list[str | None] = []
+
+    @property
+    def description(self) -> str:
+        options = self.target.options
+        where = options.get("connection_name") or options.get("account") or "?"
+        parts = [str(options[k]) for k in ("database", "schema") if k in options]
+        return f"snowflake {where}" + (f" {'.'.join(parts)}" if parts else "")
+
+    def connect_arguments(self) -> dict[str, Any]:
+        """What `snowflake.connector.connect` receives (secrets read from the environment)."""
+        options = self.target.options
+        arguments: dict[str, Any] = {k: options[k] for k in CONNECT_KEYS if k in options}
+        if "connection_name" in options:
+            arguments["connection_name"] = options["connection_name"]
+        elif "account" not in options:
+            raise ConfigError(
+                f"{CONFIG_FILE}: [targets.{self.target.name}] needs `connection_name` (from the connector's "
+                "connections.toml) or `account` and `user`"
+            )
+        for key in ("password", "private_key_file_pwd", "token"):
+            secret = secret_from_env(self.target, key)
+            if secret is not None:
+                arguments[key] = secret
+                self._secrets.append(secret)
+        arguments.setdefault("session_parameters", {})["CLIENT_OUT_OF_BAND_TELEMETRY_ENABLED"] = False
+        arguments["application"] = "sqlbackfill"
+        return arguments
+
+    def connect(self) -> None:
+        import snowflake.connector
+
+        if self._con is not None:
+            return
+        arguments = self.connect_arguments()
+        try:
+            self._con = snowflake.connector.connect(**arguments)
+        except snowflake.connector.Error as error:
+            raise EngineError(
+                f"cannot connect to {self.description}: {scrub(str(error), self._secrets)}; "
+                f"check [targets.{self.target.name}] in {CONFIG_FILE} and the credentials in the environment"
+            ) from None
+
+    def close(self) -> None:
+        if self._con is not None:
+            self._con.close()
+            self._con = None
+
+    @property
+    def con(self) -> SnowflakeConnection:
+        """The open connection."""
+        if self._con is None:
+            self.connect()
+        assert self._con is not None
+        return self._con
+
+    def execute(self, sql: str, params: Params | None = None) -> int:
+        cursor = self._run(sql, params)
+        return int(cursor.rowcount) if cursor.rowcount is not None else -1
+
+    def fetchall(self, sql: str, params: Params | None = None) -> list[tuple[Any, ...]]:
+        return [tuple(row) for row in self._run(sql, params).fetchall()]
+
+    def _run(self, sql: str, params: Params | None) -> Any:
+        import snowflake.connector
+
+        cursor = self.con.cursor()
+        try:
+            if params:
+                cursor.execute(escape_percent(sql), dict(params))
+            else:
+                cursor.execute(sql)
+        except snowflake.connector.Error as error:
+            raise StatementError(self.error_text(error), transient=self.is_transient(error)) from error
+        return cursor
+
+    def begin(self) -> None:
+        self.execute("BEGIN")
+
+    def commit(self) -> None:
+        self.execute("COMMIT")
+
+    def rollback(self) -> None:
+        if self._con is not None:
+            self._con.cursor().execute("ROLLBACK")
+
+    def table_columns(self, table: exp.Table) -> list[Column] | None:
+        rows = self.fetchall(
+            "SELECT column_name, data_type, numeric_precision, numeric_scale FROM information_schema.columns "
+            "WHERE table_schema = COALESCE(%(schema)s, CURRENT_SCHEMA()) AND table_name = %(name)s "
+            "ORDER BY ordinal_position",
+            {"schema": table.db or None, "name": table.name},
+        )
+        if not rows:
+            return None
+        return [Column(name, _data_type(kind, precision, scale)) for name, kind, precision, scale in rows]
+
+    def describe_query(self, sql: str, params: Params | None = None) -> list[Column]:
+        import snowflake.connector
+        from snowflake.connector.constants import FIELD_ID_TO_NAME
+
+        try:
+            cursor = self.con.cursor()
+            bound = (escape_percent(sql), dict(params)) if params else (sql,)
+            metadata = cursor.describe(*bound)
+        except snowflake.connector.Error as error:
+            raise StatementError(self.error_text(error), transient=self.is_transient(error)) from error
+        return [
+            Column(m.name, _data_type(FIELD_ID_TO_NAME[m.type_code], m.precision, m.scale))
+            for m in metadata or []
+        ]
+
+    def tag(self, label: str) -> None:
+        """`ALTER SESSION SET QUERY_TAG`, so warehouse cost can be attributed; skipped where unsupported."""
+        statement = exp.Command(
+            this="ALTER", expression=f" SESSION SET QUERY_TAG = {exp.Literal.string(label).sql()}"
+        )
+        with contextlib.suppress(StatementError):  # a server without QUERY_TAG (an emulator) still runs
+            self.execute(statement.sql(dialect="snowflake"))
+
+    def is_transient(self, error: BaseException) -> bool:
+        import snowflake.connector
+
+        if isinstance(
+            error, snowflake.connector.errors.OperationalError | snowflake.connector.errors.InterfaceError
+        ):
+            return True
+        return getattr(error, "errno", None) in TRANSIENT_ERRNOS
+
+    def error_text(self, error: BaseException) -> str:
+        return scrub(one_line(getattr(error, "msg", None) or error), self._secrets)
+
+
+def _data_type(name: str, precision: Any, scale: Any) -> exp.DataType:
+    text = {"FIXED": "NUMBER", "REAL": "FLOAT", "TEXT": "VARCHAR"}.get(name, name)
+    if text == "NUMBER" and precision is not None:
+        text = f"NUMBER({precision}, {scale or 0})"
+    return exp.DataType.build(text, dialect="snowflake")
