@@ -9,9 +9,13 @@
 SELECT
     date,
     product,
-    -- A guard: a negative quantity fails the partition (with this message) instead of loading bad data.
-    CASE WHEN quantity < 0 THEN error('negative quantity for ' || product || ' on ' || date) ELSE quantity END
-        AS quantity,
+    -- A guard: a negative quantity fails the partition, its message naming the sale, instead of loading
+    -- bad data (a cast that cannot succeed fails the same way on DuckDB, PostgreSQL and Snowflake).
+    CAST(
+        CASE WHEN quantity < 0 THEN 'negative quantity for ' || product || ' on ' || CAST(date AS VARCHAR)
+        ELSE CAST(quantity AS VARCHAR) END
+        AS INTEGER
+    ) AS quantity,
     price,
     quantity * price AS amount
 FROM raw_sales

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 from rich.markup import escape
 from rich.table import Table
@@ -12,7 +14,7 @@ from sqlbackfill.errors import UsageError
 from sqlbackfill.planning import Filters
 from sqlbackfill.running import Runner, RunRequest, Session
 from sqlbackfill.running.compile import compile_steps
-from sqlbackfill.running.demo import write_demo
+from sqlbackfill.running.demo import load_raw_sales, write_demo
 
 LS_PIPE_WIDTH = 400  # piped `ls` output keeps whole names
 
@@ -122,8 +124,18 @@ def ls_command(project: str, target: str | None) -> None:
 def init_command(directory: str) -> None:
     """Write the demo project (models, raw sales CSV loaded into DuckDB) into DIRECTORY."""
     root = write_demo(directory)
-    click.echo(f"wrote the demo project to {root}")
+    click.echo(f"wrote the demo project to {root} (raw_sales loaded into warehouse.duckdb)")
     click.echo(
         f"next: sqlbackfill run --project {directory} --single-run && "
         f"sqlbackfill status --project {directory}"
     )
+
+
+@click.command("load-demo")
+@project_options
+def load_demo_command(project: str, target: str | None) -> None:
+    """(Re)load the demo's raw_sales table from data/sales.csv into a target (any engine).
+
+    `init` loads it into the demo's DuckDB file; use this after adding a Snowflake or PostgreSQL target."""
+    rows = load_raw_sales(Path(project), target)
+    click.echo(f"loaded {rows} rows into raw_sales")

@@ -93,10 +93,23 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 
 def _register() -> None:
-    from sqlbackfill.cli.commands import compile_command, init_command, ls_command, run_command
+    from sqlbackfill.cli.commands import (
+        compile_command,
+        init_command,
+        load_demo_command,
+        ls_command,
+        run_command,
+    )
     from sqlbackfill.cli.status import status_command
 
-    for command in (run_command, status_command, compile_command, ls_command, init_command):
+    for command in (
+        run_command,
+        status_command,
+        compile_command,
+        ls_command,
+        init_command,
+        load_demo_command,
+    ):
         cli.add_command(command)
 
 

@@ -117,8 +117,22 @@ class SnowflakeAdapter(EngineAdapter):
         return self._con
 
     def execute(self, sql: str, params: Params | None = None) -> int:
+        if sql.lstrip()[:13].upper() == "CREATE SCHEMA":
+            return self._create_schema(sql)
         cursor = self._run(sql, params)
         return int(cursor.rowcount) if cursor.rowcount is not None else -1
+
+    def _create_schema(self, sql: str) -> int:
+        # CREATE SCHEMA makes the new schema the session's current one: unqualified model tables would
+        # then resolve in `SQLBACKFILL`. Go back to where the session was.
+        database, schema = self.fetchall("SELECT CURRENT_DATABASE(), CURRENT_SCHEMA()")[0]
+        self._run(sql, None)
+        if database and schema:
+            quoted = [exp.to_identifier(name, quoted=True) for name in (schema, database)]
+            where = exp.table_(quoted[0], db=quoted[1])
+            use = exp.Command(this="USE", expression=f" SCHEMA {where.sql(dialect='snowflake')}")
+            self._run(use.sql(dialect="snowflake"), None)
+        return 0
 
     def fetchall(self, sql: str, params: Params | None = None) -> list[tuple[Any, ...]]:
         return [tuple(row) for row in self._run(sql, params).fetchall()]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import shutil
 from importlib import resources
 from pathlib import Path
@@ -33,31 +34,37 @@ def write_demo(folder: str | Path) -> Path:
     return root
 
 
-def load_raw_sales(root: Path) -> int:
-    """(Re)create `raw_sales` in the project's DuckDB warehouse from `data/sales.csv`."""
+def load_raw_sales(root: Path, target: str | None = None) -> int:
+    """(Re)load `raw_sales` from `data/sales.csv` into a target of the project (any engine): the table is
+    created if missing and its rows replaced, in one transaction."""
     project = load_project(root)
-    adapter = adapter_for(project.target(None))
+    adapter = adapter_for(project.target(target))
     adapter.connect()
     try:
-        table = exp.to_table(RAW_TABLE)
+        table = adapter.normalize_table(exp.to_table(RAW_TABLE))
         columns = [
             exp.ColumnDef(this=exp.to_identifier(n), kind=exp.DataType.build(t)) for n, t in RAW_COLUMNS
         ]
-        create = exp.Create(this=exp.Schema(this=table, expressions=columns), kind="TABLE", replace=True)
-        types = exp.Struct(
-            expressions=[
-                exp.PropertyEQ(this=exp.Literal.string(n), expression=exp.Literal.string(t))
-                for n, t in RAW_COLUMNS
-            ]
-        )
-        read = exp.func(
-            "read_csv",
-            exp.Literal.string(str(root / "data" / "sales.csv")),
-            exp.PropertyEQ(this=exp.to_identifier("header"), expression=exp.true()),
-            exp.PropertyEQ(this=exp.to_identifier("columns"), expression=types),
-        )
-        insert = exp.insert(exp.select("*").from_(read), table)
+        create = exp.Create(this=exp.Schema(this=table, expressions=columns), kind="TABLE", exists=True)
         Statement.build(adapter, create).run(adapter)
-        return Statement.build(adapter, insert).run(adapter)
+        rows = [_row(record) for record in _read_csv(root / "data" / "sales.csv")]
+        with adapter.transaction():
+            Statement.build(adapter, exp.delete(table.copy())).run(adapter)
+            Statement.build(adapter, exp.insert(exp.values(rows), table.copy())).run(adapter)
+        return len(rows)
     finally:
         adapter.close()
+
+
+def _read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _row(record: dict[str, str]) -> exp.Tuple:
+    return exp.tuple_(
+        exp.cast(exp.Literal.string(record["date"]), "DATE"),
+        exp.Literal.string(record["product"]),
+        exp.Literal.number(int(record["quantity"])),
+        exp.cast(exp.Literal.number(record["price"]), exp.DataType.build("DECIMAL(10, 2)")),
+    )
