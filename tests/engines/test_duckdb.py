@@ -128,7 +128,10 @@ def test_registry_picks_duckdb_and_rejects_unknown_types(tmp_path: Path) -> None
     assert isinstance(adapter, DuckDBAdapter)
     assert adapter.read_only
     unknown = Target("prod", "oracle", {}, tmp_path)
-    with pytest.raises(ConfigError, match=r"\[targets\.prod\] has unknown type 'oracle' \(known: duckdb, postgres, snowflake\)"):
+    with pytest.raises(
+        ConfigError,
+        match=r"\[targets\.prod\] has unknown type 'oracle' \(known: duckdb, postgres, snowflake\)",
+    ):
         adapter_for(unknown)
 
 

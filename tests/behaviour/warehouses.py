@@ -1,0 +1,258 @@
+"""One warehouse per test on each engine, reached through its own driver (not sqlbackfill's adapters).
+
+SQL here is written in DuckDB's dialect and transpiled by sqlglot, as a user's models are. The source
+table `events` is generated in Python, so expected results are computed in Python too: an oracle that
+shares no code with what it checks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlglot
+from sqlglot import exp
+
+from sqlbackfill.running import Runner, RunReport, RunRequest, Session
+
+NOW = dt.datetime(2026, 11, 23, tzinfo=dt.UTC)
+NEW_YORK = ZoneInfo("America/New_York")
+TOKYO = ZoneInfo("Asia/Tokyo")
+_counter = itertools.count()
+
+
+@dataclass(frozen=True)
+class Event:
+    id: int
+    ts: dt.datetime  # aware, UTC
+    local_ts: dt.datetime  # naive New York wall time
+    d: dt.date  # New York date
+    category: str
+    v: float
+
+
+def _events() -> list[Event]:
+    events = []
+    for base, first_id in (
+        (dt.datetime(2026, 3, 5, tzinfo=dt.UTC), 0),
+        (dt.datetime(2026, 10, 29, tzinfo=dt.UTC), 1000),
+    ):
+        for i in range(233):
+            ts = base + dt.timedelta(minutes=37 * i)
+            local = ts.astimezone(NEW_YORK)
+            ident = first_id + i
+            events.append(
+                Event(
+                    ident, ts, local.replace(tzinfo=None), local.date(), "abcz"[ident % 4], (ident % 17) * 1.5
+                )
+            )
+    # Naive wall times New York skips on 2026-03-08: read as standard time, they fall in the 03:00 (-04:00) hour.
+    for ident, minute in ((5000, 10), (5001, 50)):
+        wall = dt.datetime(2026, 3, 8, 2, minute)
+        events.append(
+            Event(ident, dt.datetime(2026, 3, 8, 7, minute, tzinfo=dt.UTC), wall, wall.date(), "a", 1.0)
+        )
+    return events
+
+
+EVENTS = _events()
+
+
+def naive_instant(wall: dt.datetime, zone: ZoneInfo = NEW_YORK) -> dt.datetime:
+    """The instant of a naive wall time, a skipped or repeated one read as standard time (CONTRACT.md)."""
+    early, late = wall.replace(tzinfo=zone, fold=0), wall.replace(tzinfo=zone, fold=1)
+    chosen = early if early.utcoffset() == late.utcoffset() or early.dst() == dt.timedelta(0) else late
+    return chosen.astimezone(dt.UTC)  # in UTC: same-zone datetimes compare by wall time in Python
+
+
+def hour_key(instant: dt.datetime, zone: ZoneInfo = NEW_YORK) -> str:
+    local = instant.astimezone(dt.UTC).astimezone(zone)
+    offset = local.strftime("%z")
+    return f"{local:%Y-%m-%dT%H}:00{offset[:3]}:{offset[3:]}"
+
+
+def _literal(value: Any) -> exp.Expr:
+    if isinstance(value, dt.datetime) and value.tzinfo is not None:
+        return exp.cast(exp.Literal.string(value.isoformat(sep=" ")), "TIMESTAMPTZ")
+    if isinstance(value, dt.datetime):
+        return exp.cast(exp.Literal.string(value.isoformat(sep=" ")), "TIMESTAMP")
+    if isinstance(value, dt.date):
+        return exp.cast(exp.Literal.string(value.isoformat()), "DATE")
+    if isinstance(value, float):
+        return exp.cast(exp.Literal.number(value), "DOUBLE")
+    return exp.convert(value)
+
+
+class Warehouse:
+    """A fresh database on one engine, with `events` and `fail_days` loaded."""
+
+    engine: str
+    dialect: str
+
+    def target(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _execute(self, sql: str) -> list[tuple[Any, ...]]:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release the driver connection."""
+
+    def sql(self, duckdb_sql: str) -> list[tuple[Any, ...]]:
+        """Run SQL written in DuckDB's dialect, transpiled for this engine."""
+        rows: list[tuple[Any, ...]] = []
+        for statement in sqlglot.transpile(duckdb_sql, read="duckdb", write=self.dialect):
+            rows = self._execute(statement)
+        return rows
+
+    def load(self) -> None:
+        self.sql(
+            "CREATE TABLE events (id INT, d DATE, ts TIMESTAMPTZ, local_ts TIMESTAMP, category VARCHAR, v DOUBLE)"
+        )
+        self.sql("CREATE TABLE fail_days (d DATE)")
+        rows = [
+            exp.tuple_(*(_literal(value) for value in (e.id, e.d, e.ts, e.local_ts, e.category, e.v)))
+            for e in EVENTS
+        ]
+        insert = exp.insert(exp.values(rows), "events")
+        self._execute(insert.sql(dialect=self.dialect))
+
+    def project(self, root: Path, models: dict[str, str]) -> Project:
+        return Project(self, root, models)
+
+    def ids(self, table: str) -> list[int]:
+        return sorted(int(row[0]) for row in self.sql(f"SELECT id FROM {table}"))
+
+    def statuses(self, model: str) -> dict[str, tuple[str, int | None, str | None]]:
+        rows = self.sql(
+            f"SELECT partition_key, status, row_count, error FROM sqlbackfill.partitions WHERE model = '{model}'"
+        )
+        return {
+            key: (status, None if count is None else int(count), error) for key, status, count, error in rows
+        }
+
+
+class DuckDBWarehouse(Warehouse):
+    engine = "duckdb"
+    dialect = "duckdb"
+
+    def __init__(self, folder: Path) -> None:
+        import duckdb
+
+        self.path = folder / f"warehouse-{next(_counter)}.duckdb"
+        self._duckdb = duckdb
+
+    def target(self) -> dict[str, Any]:
+        return {"type": "duckdb", "path": str(self.path)}
+
+    def _execute(self, sql: str) -> list[tuple[Any, ...]]:
+        con = self._duckdb.connect(str(self.path))
+        try:
+            con.execute("SET TimeZone = 'UTC'")
+            cursor = con.execute(sql)
+            return cursor.fetchall() if cursor.description else []
+        finally:
+            con.close()
+
+
+class PostgresWarehouse(Warehouse):
+    engine = "postgres"
+    dialect = "postgres"
+
+    def __init__(self, port: int) -> None:
+        import psycopg
+
+        self.port = port
+        self.database = f"sqlbackfill_{next(_counter)}"
+        with psycopg.connect(
+            f"host=127.0.0.1 port={port} user=postgres dbname=postgres", autocommit=True
+        ) as con:
+            con.execute(f'CREATE DATABASE "{self.database}"')
+        self._con = psycopg.connect(
+            f"host=127.0.0.1 port={port} user=postgres dbname={self.database}", autocommit=True
+        )
+
+    def target(self) -> dict[str, Any]:
+        return {
+            "type": "postgres",
+            "url": f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{self.database}",
+        }
+
+    def _execute(self, sql: str) -> list[tuple[Any, ...]]:
+        cursor = self._con.execute(sql.replace("%", "%%"))
+        return cursor.fetchall() if cursor.description else []
+
+    def close(self) -> None:
+        self._con.close()
+
+
+class SnowflakeWarehouse(Warehouse):
+    engine = "snowflake"
+    dialect = "snowflake"
+    PASSWORD_ENV = "SQLBACKFILL_TEST_SNOWFLAKE_PASSWORD"
+
+    def __init__(self, port: int) -> None:
+        import snowflake.connector
+
+        self.port = port
+        self.database = f"DB_{next(_counter)}"
+        self._con = snowflake.connector.connect(
+            account="fakesnow",
+            user="fake",
+            password="snow",
+            host="127.0.0.1",
+            port=port,
+            protocol="http",
+            session_parameters={"CLIENT_OUT_OF_BAND_TELEMETRY_ENABLED": False},
+        )
+        self._con.cursor().execute(f"CREATE DATABASE {self.database}")
+        self._con.cursor().execute(f"USE DATABASE {self.database}")
+        self._con.cursor().execute("CREATE SCHEMA IF NOT EXISTS PUBLIC")
+        self._con.cursor().execute("USE SCHEMA PUBLIC")
+
+    def target(self) -> dict[str, Any]:
+        return {
+            "type": "snowflake",
+            "account": "fakesnow",
+            "user": "fake",
+            "password_env": self.PASSWORD_ENV,
+            "database": self.database,
+            "schema": "PUBLIC",
+            "host": "127.0.0.1",
+            "port": self.port,
+            "protocol": "http",
+        }
+
+    def _execute(self, sql: str) -> list[tuple[Any, ...]]:
+        cursor = self._con.cursor()
+        cursor.execute(sql)
+        return [tuple(row) for row in cursor.fetchall()] if cursor.description else []
+
+    def close(self) -> None:
+        self._con.close()
+
+
+class Project:
+    """A project folder whose one target is the warehouse; models are written in DuckDB's dialect."""
+
+    def __init__(self, warehouse: Warehouse, root: Path, models: dict[str, str]) -> None:
+        self.warehouse = warehouse
+        self.root = root
+        (root / "models").mkdir(parents=True, exist_ok=True)
+        lines = ["[project]", 'dialect = "duckdb"', "", "[targets.test]"]
+        for key, value in warehouse.target().items():
+            lines.append(f"{key} = {value}" if isinstance(value, int) else f'{key} = "{value}"')
+        (root / "sqlbackfill.toml").write_text("\n".join(lines) + "\n")
+        for name, text in models.items():
+            self.model(name, text)
+
+    def model(self, name: str, text: str) -> None:
+        (self.root / "models" / f"{name}.sql").write_text(text)
+
+    def run(self, *models: str, **options: Any) -> RunReport:
+        session = Session.open(self.root, now=NOW)
+        return Runner(session).run(RunRequest(models=models, **options))
