@@ -28,6 +28,14 @@ LS_PIPE_WIDTH = 400  # piped `ls` output keeps whole names
 @click.option("--only-failed", is_flag=True, help="Only partitions that failed.")
 @click.option("--only-stale", is_flag=True, help="Only partitions built by older model SQL.")
 @click.option("--dry-run", is_flag=True, help="Print the plan; change nothing.")
+@click.option(
+    "--concurrency",
+    type=int,
+    default=1,
+    show_default=True,
+    metavar="N",
+    help="Steps run at once, each on its own connection (PostgreSQL, Snowflake).",
+)
 def run_command(
     models: tuple[str, ...],
     project: str,
@@ -41,6 +49,7 @@ def run_command(
     only_failed: bool,
     only_stale: bool,
     dry_run: bool,
+    concurrency: int,
 ) -> None:
     """Backfill MODELS (all when none are named) over --start..--end.
 
@@ -57,6 +66,7 @@ def run_command(
         batch_size,
         Filters(only_missing, only_failed, only_stale),
         dry_run,
+        concurrency,
     )
     report = Runner(session, printer).run(request)
     if dry_run:

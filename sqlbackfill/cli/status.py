@@ -8,7 +8,7 @@ from collections.abc import Callable
 import click
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
+from rich.table import Column, Table
 from rich.text import Text
 
 from sqlbackfill.cli.options import project_options, range_options
@@ -26,6 +26,7 @@ COLOURS = {
 SEVERITY = {"materialized": 0, "missing": 1, "stale": 2, "running": 3, "failed": 4}
 MAX_ROWS = 40
 CELL = "■"
+ERROR_WIDTH = 100
 
 
 @click.command("status")
@@ -90,7 +91,7 @@ def _table(out: Console, report: ModelStatus) -> None:
         "status",
         "rows",
         "updated_at",
-        "error",
+        Column("error (full text: --format json)", no_wrap=True, overflow="ellipsis", max_width=ERROR_WIDTH),
         title=f"{report.model.name} ({report.model.partitioning.label})",
         title_justify="left",
     )

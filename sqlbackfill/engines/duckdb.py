@@ -121,6 +121,10 @@ class DuckDBAdapter(EngineAdapter):
         rows = self.fetchall(f"DESCRIBE {sql}", params)  # DESCRIBE takes any query; nothing runs
         return [Column(row[0], _data_type(row[1])) for row in rows]
 
+    def error_text(self, error: BaseException) -> str:
+        # DuckDB appends "LINE 1: <our generated SQL>" with a caret: noise next to the message itself.
+        return " ".join(str(error).split("\n\nLINE ", 1)[0].split())
+
     def is_transient(self, error: BaseException) -> bool:
         import duckdb
 

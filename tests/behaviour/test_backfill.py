@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from sqlbackfill.errors import UsageError
 from sqlbackfill.planning import Filters
 from tests.behaviour.warehouses import EVENTS, NEW_YORK, TOKYO, Event, Warehouse, hour_key, naive_instant
 
@@ -225,3 +226,21 @@ def test_stale_after_a_sql_change_and_only_stale_rebuilds(warehouse: Warehouse, 
     assert project.run(filters=Filters(only_stale=True), single_run=True).succeeded == 6
     doubled = {key: (n, round(2 * total, 6)) for key, (n, total) in _aggregate_oracle().items()}
     assert _aggregate(warehouse) == doubled
+
+
+def test_concurrent_workers_give_the_same_result_as_one(warehouse: Warehouse, tmp_path: Path) -> None:
+    if warehouse.engine == "duckdb":
+        project = warehouse.project(tmp_path / "project", {"daily": AGGREGATE})
+        with pytest.raises(UsageError, match="one writer at a time"):
+            project.run(per_partition=True, concurrency=4)
+        return
+    one = warehouse.project(tmp_path / "one", {"daily": AGGREGATE})
+    assert one.run(per_partition=True).succeeded == 6
+    serial = _aggregate(warehouse)
+    warehouse.sql("DROP TABLE daily")
+    warehouse.sql("DELETE FROM sqlbackfill.partitions")
+    four = warehouse.project(tmp_path / "four", {"daily": AGGREGATE})
+    report = four.run(per_partition=True, concurrency=4)
+    assert (report.succeeded, report.failed) == (6, 0)
+    assert _aggregate(warehouse) == serial
+    assert len(warehouse.statuses("daily")) == 6

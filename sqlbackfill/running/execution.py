@@ -1,0 +1,214 @@
+"""Executing a plan: one transaction per step, status beside the data, failures recorded, downstream of a
+failure skipped, and steps spread over several connections when `--concurrency` asks for it."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+
+from sqlbackfill.compiling import CompiledModel
+from sqlbackfill.engines import EngineAdapter
+from sqlbackfill.errors import StatementError
+from sqlbackfill.model import Model, upstream_of
+from sqlbackfill.partitions import Run, TimePartitioning
+from sqlbackfill.partitions.ranges import runs_of, subtract
+from sqlbackfill.planning import ModelPlan
+from sqlbackfill.running.events import (
+    Event,
+    Listener,
+    ModelFinished,
+    ModelStarted,
+    Note,
+    PartitionsSkipped,
+    StepFinished,
+)
+from sqlbackfill.running.steps import status_statements
+from sqlbackfill.state import RunRecord, WarehouseState, utc_now
+
+Worker = tuple[EngineAdapter, WarehouseState]
+UPSTREAM_FAILED = "an upstream partition failed in this run"
+
+
+@dataclass
+class RunReport:
+    """What a run did: its plans and how many partitions succeeded, failed or were skipped."""
+
+    run_id: str
+    plans: list[ModelPlan]
+    succeeded: int = 0
+    failed: int = 0
+    skipped: int = 0
+
+    @property
+    def exit_code(self) -> int:
+        """0 all done; 1 a partition failed or was skipped because its upstream failed."""
+        return 1 if self.failed or self.skipped else 0
+
+
+class Execution:
+    """Runs the steps of every plan, model by model in run order."""
+
+    def __init__(
+        self, listener: Listener, workers: list[Worker], report: RunReport, compiled: dict[str, CompiledModel]
+    ) -> None:
+        self.listener = listener
+        self.workers = workers
+        self.report = report
+        self.compiled = compiled
+        self.models_in_run = [plan.model for plan in report.plans]
+        self.failed: dict[str, list[Run]] = {}
+        self._lock = threading.Lock()
+        self._counts: dict[str, int] = {}
+
+    def emit(self, event: Event) -> None:
+        with self._lock:
+            self.listener(event)
+
+    def run_all(self) -> None:
+        """Every model with steps, upstream first; a model never starts before its upstream is done."""
+        for plan in self.report.plans:
+            if plan.steps:
+                self._run_model(plan)
+            else:
+                self.emit(Note("nothing to run", plan.model.name))
+
+    def _run_model(self, plan: ModelPlan) -> None:
+        model = plan.model
+        state = self.workers[0][1]
+        keys = model.partitioning
+        state.start_run(
+            RunRecord(
+                self.report.run_id,
+                model.name,
+                str(plan.mode),
+                keys.key(plan.runs[0][0]),
+                keys.key(plan.runs[-1][1] - 1),
+                plan.partitions,
+                model.fingerprint,
+                utc_now(),
+            )
+        )
+        for worker_adapter, _ in self.workers:
+            worker_adapter.tag(f"sqlbackfill:{model.name}:{self.report.run_id}")
+        self.emit(ModelStarted(model.name, str(plan.mode), plan.partitions, len(plan.steps)))
+        self._counts = {"succeeded": 0, "failed": 0, "skipped": 0}
+        outcome = "interrupted"
+        try:
+            steps = self._unblocked_steps(model, plan.steps)
+            if len(self.workers) > 1 and len(steps) > 1:
+                self._run_parallel(self.compiled[model.name], steps)
+            else:
+                for lo, hi in steps:
+                    self._record(self._step(self.compiled[model.name], lo, hi, self.workers[0]))
+            outcome = "failed" if self._counts["failed"] or self._counts["skipped"] else "success"
+        finally:
+            counts = self._counts
+            self.report.succeeded += counts["succeeded"]
+            self.report.failed += counts["failed"]
+            self.report.skipped += counts["skipped"]
+            try:
+                state.finish_run(self.report.run_id, model.name, counts, outcome)
+            except StatementError:
+                if outcome != "interrupted":
+                    raise
+        self.emit(ModelFinished(model.name, counts["succeeded"], counts["failed"], counts["skipped"]))
+
+    def _unblocked_steps(self, model: Model, steps: list[Run]) -> list[Run]:
+        """The steps minus partitions whose upstream failed in this run (reported as skipped)."""
+        runnable: list[Run] = []
+        for lo, hi in steps:
+            blocked = self._blocked(model, lo, hi)
+            if blocked:
+                skipped = [k for o, k in model.partitioning.members(lo, hi) if o in blocked]
+                self._counts["skipped"] += len(skipped)
+                self.emit(PartitionsSkipped(model.name, tuple(skipped), UPSTREAM_FAILED))
+            runnable.extend(subtract([(lo, hi)], runs_of(blocked)))
+        return runnable
+
+    def _run_parallel(self, compiled: CompiledModel, steps: list[Run]) -> None:
+        """Each worker takes the next step from a shared queue, on its own connection."""
+        queue = deque(steps)
+        stop = threading.Event()
+        errors: list[BaseException] = []
+
+        def work(worker: Worker) -> None:
+            while not stop.is_set():
+                with self._lock:
+                    if not queue:
+                        return
+                    lo, hi = queue.popleft()
+                try:
+                    event = self._step(compiled, lo, hi, worker)
+                except BaseException as error:  # an engine failure outside a step: stop everyone
+                    errors.append(error)
+                    stop.set()
+                    return
+                self._record(event)
+
+        threads = [threading.Thread(target=work, args=(w,), daemon=True) for w in self.workers]
+        for thread in threads:
+            thread.start()
+        try:
+            for thread in threads:
+                while thread.is_alive():
+                    thread.join(0.2)
+        except BaseException:
+            stop.set()  # Ctrl-C: let each worker finish or roll back its step, then stop
+            for thread in threads:
+                thread.join()
+            raise
+        if errors:
+            raise errors[0]
+
+    def _record(self, event: StepFinished) -> None:
+        with self._lock:
+            self._counts["succeeded" if event.ok else "failed"] += len(event.keys)
+            self.listener(event)
+
+    def _step(self, compiled: CompiledModel, lo: int, hi: int, worker: Worker) -> StepFinished:
+        adapter, state = worker
+        model = compiled.model
+        keys = model.partitioning.keys(lo, hi)
+        started = time.perf_counter()
+        try:
+            with adapter.transaction():
+                compiled.delete(lo, hi).run(adapter)
+                inserted = compiled.insert(lo, hi).run(adapter)
+                for statement in status_statements(
+                    compiled, state, lo, hi, rows=inserted, run_id=self.report.run_id, single=inserted >= 0
+                ):
+                    statement.run(adapter)
+        except StatementError as error:
+            message = str(error)
+            state.record_failed(model.name, keys, message, self.report.run_id)
+            with self._lock:
+                self.failed.setdefault(model.name, []).append((lo, hi))
+            return StepFinished(model.name, tuple(keys), False, time.perf_counter() - started, error=message)
+        rows = inserted if inserted >= 0 else None
+        return StepFinished(model.name, tuple(keys), True, time.perf_counter() - started, rows=rows)
+
+    def _blocked(self, model: Model, lo: int, hi: int) -> set[int]:
+        """Ordinals in `[lo, hi)` that read upstream partitions which failed in this run."""
+        blocked: set[int] = set()
+        for upstream in upstream_of(model, self.models_in_run):
+            for f_lo, f_hi in self.failed.get(upstream.name, []):
+                blocked |= _overlapping(model, lo, hi, upstream, f_lo, f_hi)
+        return blocked
+
+
+def _overlapping(model: Model, lo: int, hi: int, upstream: Model, f_lo: int, f_hi: int) -> set[int]:
+    mine, theirs = model.partitioning, upstream.partitioning
+    if isinstance(mine, TimePartitioning) and isinstance(theirs, TimePartitioning):
+        failed_start, failed_end = theirs.window(f_lo, f_hi)
+        hits = set()
+        for ordinal in range(lo, hi):
+            start, end = mine.window(ordinal, ordinal + 1)
+            if failed_start < end and start < failed_end:
+                hits.add(ordinal)
+        return hits
+    if not isinstance(mine, TimePartitioning) and not isinstance(theirs, TimePartitioning):
+        failed_keys = set(theirs.keys(f_lo, f_hi))
+        return {o for o, key in mine.members(lo, hi) if key in failed_keys}
+    return set(range(lo, hi))  # no mapping between values and time: everything downstream waits
