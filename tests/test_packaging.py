@@ -50,3 +50,14 @@ def test_root_models_are_the_demo_models() -> None:
     assert root_models == sorted(p.name for p in demo.glob("*.sql"))
     for name in root_models:
         assert (ROOT / "models" / name).read_text() == (demo / name).read_text()
+
+
+def test_compose_builds_the_cli_with_the_postgres_extra_and_mounts_a_real_target() -> None:
+    compose = (ROOT / "docker" / "compose.yaml").read_text()
+    assert "dockerfile: docker/Dockerfile" in compose and 'EXTRAS: "[postgres]"' in compose
+    mounted = re.search(r"- \./(\S+):/config/", compose)
+    assert mounted is not None
+    target = tomllib.loads((ROOT / "docker" / mounted[1]).read_text())["targets"]["postgres"]
+    assert target["type"] == "postgres" and "password" not in target and target["password_env"] in compose
+    for command in re.findall(r"sqlbackfill (\w[\w-]*)", compose):
+        assert command in {"init", "load-demo", "run", "status"}
