@@ -59,5 +59,6 @@ def test_compose_builds_the_cli_with_the_postgres_extra_and_mounts_a_real_target
     assert mounted is not None
     target = tomllib.loads((ROOT / "docker" / mounted[1]).read_text())["targets"]["postgres"]
     assert target["type"] == "postgres" and "password" not in target and target["password_env"] in compose
-    for command in re.findall(r"sqlbackfill (\w[\w-]*)", compose):
+    for command in re.findall(r"&&\s+sqlbackfill (\w[\w-]*)|\(sqlbackfill (\w[\w-]*)", compose):
+        command = "".join(command)
         assert command in {"init", "load-demo", "run", "status"}
