@@ -15,6 +15,7 @@ from sqlbackfill.planning import Filters
 from sqlbackfill.running import Runner, RunRequest, Session
 from sqlbackfill.running.compile import compile_steps
 from sqlbackfill.running.demo import load_raw_sales, write_demo
+from sqlbackfill.running.policy import DEFAULT_RETRIES
 
 LS_PIPE_WIDTH = 400  # piped `ls` output keeps whole names
 
@@ -28,6 +29,15 @@ LS_PIPE_WIDTH = 400  # piped `ls` output keeps whole names
 @click.option("--only-failed", is_flag=True, help="Only partitions that failed.")
 @click.option("--only-stale", is_flag=True, help="Only partitions built by older model SQL.")
 @click.option("--dry-run", is_flag=True, help="Print the plan; change nothing.")
+@click.option(
+    "--retries",
+    type=int,
+    default=DEFAULT_RETRIES,
+    show_default=True,
+    metavar="N",
+    help="Retries of a step after a transient error (lost connection, lock conflict), with backoff.",
+)
+@click.option("--fail-fast", is_flag=True, help="Stop at the first failed partition.")
 @click.option(
     "--concurrency",
     type=int,
@@ -49,6 +59,8 @@ def run_command(
     only_failed: bool,
     only_stale: bool,
     dry_run: bool,
+    retries: int,
+    fail_fast: bool,
     concurrency: int,
 ) -> None:
     """Backfill MODELS (all when none are named) over --start..--end.
@@ -67,6 +79,8 @@ def run_command(
         Filters(only_missing, only_failed, only_stale),
         dry_run,
         concurrency,
+        retries,
+        fail_fast,
     )
     report = Runner(session, printer).run(request)
     if dry_run:

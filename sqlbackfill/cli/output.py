@@ -15,6 +15,7 @@ from sqlbackfill.running import (
     PartitionsSkipped,
     RunReport,
     StepFinished,
+    StepRetried,
 )
 from sqlbackfill.running.compile import plural
 
@@ -73,6 +74,11 @@ class RunPrinter:
                 self.err.print(f"  [red]failed[/] {escape(_span(event.keys))}: {escape(event.error or '')}")
             if self.progress is not None and self.task is not None:
                 self.progress.advance(self.task, len(event.keys))
+        elif isinstance(event, StepRetried):
+            self.err.print(
+                f"  [yellow]retrying[/] {escape(_span(event.keys))} in {event.delay:.1f}s "
+                f"(attempt {event.attempt + 1} of {event.retries + 1}): {escape(event.error)}"
+            )
         elif isinstance(event, PartitionsSkipped):
             self.err.print(f"  [yellow]skipped[/] {escape(_span(event.keys))}: {escape(event.reason)}")
         elif isinstance(event, ModelFinished):

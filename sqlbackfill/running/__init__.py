@@ -8,6 +8,7 @@ from sqlbackfill.running.events import (
     Note,
     PartitionsSkipped,
     StepFinished,
+    StepRetried,
 )
 from sqlbackfill.running.runner import Runner, RunReport, RunRequest, new_run_id
 from sqlbackfill.running.session import Selected, Session
@@ -28,6 +29,7 @@ __all__ = [
     "Selected",
     "Session",
     "StepFinished",
+    "StepRetried",
     "collect_status",
     "model_status",
     "new_run_id",

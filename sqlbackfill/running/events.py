@@ -37,6 +37,18 @@ class StepFinished:
 
 
 @dataclass(frozen=True)
+class StepRetried:
+    """A step hit a transient error (lost connection, lock conflict) and will run again after `delay`."""
+
+    model: str
+    keys: tuple[str, ...]
+    attempt: int
+    retries: int
+    delay: float
+    error: str
+
+
+@dataclass(frozen=True)
 class PartitionsSkipped:
     """Partitions not run because upstream partitions they read failed in this run."""
 
@@ -55,7 +67,7 @@ class ModelFinished:
     skipped: int
 
 
-Event = Note | ModelStarted | StepFinished | PartitionsSkipped | ModelFinished
+Event = Note | ModelStarted | StepFinished | StepRetried | PartitionsSkipped | ModelFinished
 Listener = Callable[[Event], None]
 
 

@@ -23,12 +23,15 @@ from sqlbackfill.running.events import (
     Note,
     PartitionsSkipped,
     StepFinished,
+    StepRetried,
 )
+from sqlbackfill.running.policy import FailurePolicy
 from sqlbackfill.running.steps import status_statements
 from sqlbackfill.state import RunRecord, WarehouseState, utc_now
 
 Worker = tuple[EngineAdapter, WarehouseState]
 UPSTREAM_FAILED = "an upstream partition failed in this run"
+FAIL_FAST = "not run: --fail-fast stopped at the first failure"
 
 
 @dataclass
@@ -51,7 +54,12 @@ class Execution:
     """Runs the steps of every plan, model by model in run order."""
 
     def __init__(
-        self, listener: Listener, workers: list[Worker], report: RunReport, compiled: dict[str, CompiledModel]
+        self,
+        listener: Listener,
+        workers: list[Worker],
+        report: RunReport,
+        compiled: dict[str, CompiledModel],
+        policy: FailurePolicy,
     ) -> None:
         self.listener = listener
         self.workers = workers
@@ -59,6 +67,8 @@ class Execution:
         self.compiled = compiled
         self.models_in_run = [plan.model for plan in report.plans]
         self.failed: dict[str, list[Run]] = {}
+        self.policy = policy
+        self._stop = threading.Event()  # set by --fail-fast at the first failure
         self._lock = threading.Lock()
         self._counts: dict[str, int] = {}
 
@@ -69,10 +79,12 @@ class Execution:
     def run_all(self) -> None:
         """Every model with steps, upstream first; a model never starts before its upstream is done."""
         for plan in self.report.plans:
-            if plan.steps:
-                self._run_model(plan)
-            else:
+            if not plan.steps:
                 self.emit(Note("nothing to run", plan.model.name))
+            elif self._stop.is_set():
+                self.report.skipped += self._skip(plan.model, plan.steps, FAIL_FAST)
+            else:
+                self._run_model(plan)
 
     def _run_model(self, plan: ModelPlan) -> None:
         model = plan.model
@@ -100,7 +112,10 @@ class Execution:
             if len(self.workers) > 1 and len(steps) > 1:
                 self._run_parallel(self.compiled[model.name], steps)
             else:
-                for lo, hi in steps:
+                for index, (lo, hi) in enumerate(steps):
+                    if self._stop.is_set():
+                        self._counts["skipped"] += self._skip(model, steps[index:], FAIL_FAST)
+                        break
                     self._record(self._step(self.compiled[model.name], lo, hi, self.workers[0]))
             outcome = "failed" if self._counts["failed"] or self._counts["skipped"] else "success"
         finally:
@@ -121,11 +136,16 @@ class Execution:
         for lo, hi in steps:
             blocked = self._blocked(model, lo, hi)
             if blocked:
-                skipped = [k for o, k in model.partitioning.members(lo, hi) if o in blocked]
-                self._counts["skipped"] += len(skipped)
-                self.emit(PartitionsSkipped(model.name, tuple(skipped), UPSTREAM_FAILED))
+                self._counts["skipped"] += self._skip(model, runs_of(blocked), UPSTREAM_FAILED)
             runnable.extend(subtract([(lo, hi)], runs_of(blocked)))
         return runnable
+
+    def _skip(self, model: Model, runs: list[Run], reason: str) -> int:
+        """Report partitions not run; returns how many."""
+        keys = [key for lo, hi in runs for key in model.partitioning.keys(lo, hi)]
+        if keys:
+            self.emit(PartitionsSkipped(model.name, tuple(keys), reason))
+        return len(keys)
 
     def _run_parallel(self, compiled: CompiledModel, steps: list[Run]) -> None:
         """Each worker takes the next step from a shared queue, on its own connection."""
@@ -134,7 +154,7 @@ class Execution:
         errors: list[BaseException] = []
 
         def work(worker: Worker) -> None:
-            while not stop.is_set():
+            while not stop.is_set() and not self._stop.is_set():
                 with self._lock:
                     if not queue:
                         return
@@ -161,33 +181,72 @@ class Execution:
             raise
         if errors:
             raise errors[0]
+        if queue:  # --fail-fast stopped the workers
+            self._counts["skipped"] += self._skip(compiled.model, list(queue), FAIL_FAST)
 
-    def _record(self, event: StepFinished) -> None:
+    def _record(self, events: list[StepFinished]) -> None:
         with self._lock:
-            self._counts["succeeded" if event.ok else "failed"] += len(event.keys)
-            self.listener(event)
+            for event in events:
+                self._counts["succeeded" if event.ok else "failed"] += len(event.keys)
+                self.listener(event)
 
-    def _step(self, compiled: CompiledModel, lo: int, hi: int, worker: Worker) -> StepFinished:
-        adapter, state = worker
+    def _step(self, compiled: CompiledModel, lo: int, hi: int, worker: Worker) -> list[StepFinished]:
+        """Build `[lo, hi)` in one transaction, retrying transient errors. When a range fails, bisect it and
+        build the halves, down to single partitions: the good ones commit, only the bad ones fail, each
+        with its own error (unless --fail-fast)."""
         model = compiled.model
         keys = model.partitioning.keys(lo, hi)
         started = time.perf_counter()
         try:
-            with adapter.transaction():
-                compiled.delete(lo, hi).run(adapter)
-                inserted = compiled.insert(lo, hi).run(adapter)
-                for statement in status_statements(
-                    compiled, state, lo, hi, rows=inserted, run_id=self.report.run_id, single=inserted >= 0
-                ):
-                    statement.run(adapter)
+            rows = self._transaction(compiled, lo, hi, worker, keys)
         except StatementError as error:
+            members = model.partitioning.members(lo, hi)
+            if len(members) > 1 and not self.policy.fail_fast:
+                middle = members[len(members) // 2][0]
+                return self._step(compiled, lo, middle, worker) + self._step(compiled, middle, hi, worker)
             message = str(error)
-            state.record_failed(model.name, keys, message, self.report.run_id)
+            worker[1].record_failed(model.name, keys, message, self.report.run_id)
             with self._lock:
                 self.failed.setdefault(model.name, []).append((lo, hi))
-            return StepFinished(model.name, tuple(keys), False, time.perf_counter() - started, error=message)
-        rows = inserted if inserted >= 0 else None
-        return StepFinished(model.name, tuple(keys), True, time.perf_counter() - started, rows=rows)
+                if self.policy.fail_fast:
+                    self._stop.set()
+            return [
+                StepFinished(model.name, tuple(keys), False, time.perf_counter() - started, error=message)
+            ]
+        return [StepFinished(model.name, tuple(keys), True, time.perf_counter() - started, rows=rows)]
+
+    def _transaction(
+        self, compiled: CompiledModel, lo: int, hi: int, worker: Worker, keys: list[str]
+    ) -> int | None:
+        adapter, state = worker
+        attempt = 0
+        while True:
+            try:
+                with adapter.transaction():
+                    compiled.delete(lo, hi).run(adapter)
+                    inserted = compiled.insert(lo, hi).run(adapter)
+                    for statement in status_statements(
+                        compiled,
+                        state,
+                        lo,
+                        hi,
+                        rows=inserted,
+                        run_id=self.report.run_id,
+                        single=inserted >= 0,
+                    ):
+                        statement.run(adapter)
+                return inserted if inserted >= 0 else None
+            except StatementError as error:
+                attempt += 1
+                if not error.transient or attempt > self.policy.retries:
+                    raise
+                delay = self.policy.delay(attempt)
+                self.emit(
+                    StepRetried(
+                        compiled.model.name, tuple(keys), attempt, self.policy.retries, delay, str(error)
+                    )
+                )
+                time.sleep(delay)
 
     def _blocked(self, model: Model, lo: int, hi: int) -> set[int]:
         """Ordinals in `[lo, hi)` that read upstream partitions which failed in this run."""

@@ -13,6 +13,7 @@ from sqlbackfill.errors import EngineError, StatementError, UsageError
 from sqlbackfill.planning import Filters, ModelPlan, plan_model, resolve_mode
 from sqlbackfill.running.events import Listener, Note, ignore
 from sqlbackfill.running.execution import Execution, RunReport, Worker
+from sqlbackfill.running.policy import DEFAULT_RETRIES, FailurePolicy
 from sqlbackfill.running.session import Session
 from sqlbackfill.state import WarehouseState, status_of
 
@@ -30,6 +31,8 @@ class RunRequest:
     filters: Filters = field(default_factory=Filters)
     dry_run: bool = False
     concurrency: int = 1
+    retries: int = DEFAULT_RETRIES
+    fail_fast: bool = False
 
 
 def new_run_id() -> str:
@@ -67,6 +70,8 @@ class Runner:
         """Plan and, unless it is a dry run, execute every step."""
         if request.concurrency < 1:
             raise UsageError(f"--concurrency must be at least 1, got {request.concurrency}")
+        if request.retries < 0:
+            raise UsageError(f"--retries must be 0 or more, got {request.retries}")
         if request.dry_run:
             return self._dry_run(request)
         adapter, state = self.session.connect()
@@ -84,7 +89,8 @@ class Runner:
             if compiled:
                 state.ensure()
                 workers += [self.session.connect() for _ in range(request.concurrency - 1)]
-            Execution(self.emit, workers, report, compiled).run_all()
+            policy = FailurePolicy(request.retries, request.fail_fast)
+            Execution(self.emit, workers, report, compiled, policy).run_all()
             return report
         finally:
             for worker_adapter, _ in workers:

@@ -198,9 +198,11 @@ def test_a_failed_single_run_keeps_the_old_data(warehouse: Warehouse, tmp_path: 
     before = warehouse.ids("guarded")
     warehouse.sql("INSERT INTO fail_days VALUES (DATE '2026-03-06')")
     report = project.run(single_run=True)
-    assert report.exit_code == 1 and report.failed == 6
+    assert (report.exit_code, report.failed, report.succeeded) == (1, 1, 5)  # bisected to the bad day
     assert warehouse.ids("guarded") == before
-    assert {s for s, _, _ in warehouse.statuses("guarded").values()} == {"failed"}
+    statuses = warehouse.statuses("guarded")
+    assert [key for key, (s, _, _) in statuses.items() if s == "failed"] == ["2026-03-06"]
+    assert "boom" in (statuses["2026-03-06"][2] or "")
 
 
 def test_only_missing_runs_the_gaps(warehouse: Warehouse, tmp_path: Path) -> None:

@@ -295,9 +295,23 @@ def test_a_failed_rebuild_keeps_the_old_data(demo_built: Path) -> None:
     assert by_key(models[SUMMARY])["2026-01-20"]["status"] == "materialized"
 
 
-def test_single_run_failure_fails_its_whole_step(demo_project: Path) -> None:
+def test_single_run_failure_is_bisected_down_to_the_bad_day(demo_project: Path) -> None:
     execute(demo_project, BAD_ROW)
     result = run(demo_project, UPSTREAM, "--single-run")
+    assert result.exit_code == 1, result.output
+    partitions = by_key(status_json(demo_project, UPSTREAM)[UPSTREAM])
+    assert [key for key, p in partitions.items() if p["status"] == "failed"] == ["2026-01-20"]
+    assert "negative quantity" in partitions["2026-01-20"]["error"]
+    assert sum(p["status"] == "materialized" for p in partitions.values()) == 30
+    good_rows = query(
+        demo_project, "SELECT COUNT(*) FROM raw_sales WHERE quantity >= 0 AND date <> '2026-01-20'"
+    )
+    assert query(demo_project, f"SELECT COUNT(*) FROM {UPSTREAM}") == good_rows
+
+
+def test_single_run_failure_with_fail_fast_fails_its_whole_step(demo_project: Path) -> None:
+    execute(demo_project, BAD_ROW)
+    result = run(demo_project, UPSTREAM, "--single-run", "--fail-fast")
     assert result.exit_code == 1, result.output
     counts = status_json(demo_project, UPSTREAM)[UPSTREAM]["counts"]
     assert counts["failed"] == 31

@@ -225,10 +225,14 @@ def test_failed_rebuild_keeps_the_old_data(project: Project) -> None:
     old_rows = project.statuses("guarded")["2026-03-07"][1]
     project.execute("INSERT INTO fail_days VALUES (DATE '2026-03-07')")
     report = project.run(single_run=True)
-    assert report.exit_code == 1 and report.failed == 6  # one ranged statement: the whole range fails
+    # The ranged statement fails, is bisected down to the bad day: the other five days commit.
+    assert (report.exit_code, report.failed, report.succeeded) == (1, 1, 5)
     assert sorted_rows(project.query("SELECT * FROM guarded")) == before
     status, rows, error = project.statuses("guarded")["2026-03-07"]
     assert (status, rows) == ("failed", old_rows) and "boom" in (error or "")
+    fast = project.run(single_run=True, fail_fast=True)
+    assert (fast.failed, fast.succeeded) == (6, 0)
+    assert sorted_rows(project.query("SELECT * FROM guarded")) == before
 
 
 def test_downstream_of_a_failed_partition_is_skipped(project: Project) -> None:
