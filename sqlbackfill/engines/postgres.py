@@ -124,10 +124,9 @@ class PostgresAdapter(EngineAdapter):
 
         autocommit = self._transaction is None
         try:
-            if params:
-                result = self.con.exec_driver_sql(escape_percent(sql), dict(params))
-            else:
-                result = self.con.exec_driver_sql(sql)
+            # SQLAlchemy hands psycopg a parameter mapping even when there are none, so psycopg always
+            # reads `%` as a placeholder: escape it in every statement (`LIKE 'a%'` without parameters).
+            result = self.con.exec_driver_sql(escape_percent(sql), dict(params or {}))
             if autocommit:
                 self.con.commit()
             return result

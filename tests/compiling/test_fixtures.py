@@ -5,18 +5,25 @@ A fixture file is plain SQL text split by marker lines:
 
     -- free text describing the case (anything before the first marker)
     -- ==== model: <file name under models/>
-    <the model file, header and query>
+    <the model file, header and query, in DuckDB's dialect (the project's dialect)>
     -- ==== setup
-    <DDL and data for the source tables, run on a fresh DuckDB file>
+    <DDL and data for the source tables in DuckDB's dialect, run on a fresh database of each engine
+     (transpiled by sqlglot for PostgreSQL and Snowflake)>
+    -- ==== setup: <engine>
+    <optional: the setup for one engine, in that engine's own dialect, used instead of the one above>
     -- ==== rows
     <KEY: ROWS, one line per partition of the model: the target's rows in that window after a run>
-    -- ==== expect: duckdb <mode> [START..END]
+    -- ==== expect: <engine> <mode> [START..END]
     <the lines compile_steps returns, one per line>
 
+`<engine>` is `duckdb` (a file in the project), `postgres` (a fresh database on the session's server) or
+`snowflake` (a fresh database on the session's fakesnow server, reached by the real connector).
 `<mode>` is `per_partition`, `single_run`, `batch(N)` or `policy` (the model's `backfill:` key); `START..END`
 are `--start`/`--end` (either side may be empty; no range: the model's own bounds). A file may hold several
-`expect` sections. The project folder prints as `<project>`. Besides matching the text, each expectation is
-executed in order on the fixture's warehouse, and the status rows it writes must match `rows`.
+`expect` sections. The project folder prints as `<project>`, and a server's per-test database and port as
+`<database>` and `<port>`. Besides matching the text, each expectation is executed in order on the
+fixture's warehouse (BEGIN/COMMIT through the adapter, as the runner does), and the status rows it writes
+must match `rows`.
 
 `SQLBACKFILL_REGEN=1 python -m pytest tests/compiling/test_fixtures.py` rewrites the expectations from the
 current compiler; read the diff against the contract before committing it.
@@ -27,24 +34,29 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import sqlglot
 
 from sqlbackfill.engines import adapter_for
 from sqlbackfill.running import Session
 from sqlbackfill.running.compile import compile_steps
 from sqlbackfill.state import WarehouseState
+from tests.behaviour.warehouses import PostgresWarehouse, Project, SnowflakeWarehouse, Warehouse
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "compile"
 NOW = dt.datetime(2026, 11, 23, tzinfo=dt.UTC)
 REGEN = os.environ.get("SQLBACKFILL_REGEN") == "1"
 PROJECT = "<project>"
+ENGINES = ("duckdb", "postgres", "snowflake")
 
 _MARKER = re.compile(r"-- ==== (model|setup|rows|expect)(?::\s*(.*?))?\s*$")
 _MODE = re.compile(r"per_partition|single_run|policy|batch\((\d+)\)")
-_PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+# Parameters the runner binds at run time: `$name` on DuckDB, `%(name)s` on the pyformat engines.
+_PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)|%\((\w+)\)s")
 
 
 @dataclass
@@ -60,7 +72,7 @@ class Section:
 
 @dataclass(frozen=True)
 class Expectation:
-    """One `expect` section: how to call compile_steps, and the lines it must return."""
+    """One `expect` section: the engine, how to call compile_steps, and the lines it must return."""
 
     engine: str
     mode: str
@@ -71,6 +83,7 @@ class Expectation:
     @classmethod
     def parse(cls, argument: str, lines: list[str]) -> Expectation:
         engine, mode, *rest = argument.split()
+        assert engine in ENGINES, f"unknown engine {engine!r} in expect: {argument}"
         assert _MODE.fullmatch(mode), f"unknown mode {mode!r} in expect: {argument}"
         start = end = None
         if rest:
@@ -107,8 +120,11 @@ class Fixture:
                 section.lines.pop()
         return cls(path, sections)
 
-    def one(self, kind: str) -> Section:
-        (section,) = [s for s in self.sections if s.kind == kind]
+    def one(self, kind: str, argument: str | None = None) -> Section:
+        """The one section of a kind (and argument, when given)."""
+        (section,) = [
+            s for s in self.sections if s.kind == kind and (argument is None or s.argument == argument)
+        ]
         return section
 
     @property
@@ -119,9 +135,15 @@ class Fixture:
     def model_text(self) -> str:
         return "\n".join(self.one("model").lines) + "\n"
 
+    def setup(self, engine: str) -> tuple[str, str]:
+        """(SQL, its dialect): the engine's own `setup: <engine>` section, else the DuckDB one."""
+        if engine in self.setup_engines:
+            return "\n".join(self.one("setup", engine).lines), engine
+        return "\n".join(self.one("setup", "").lines), "duckdb"
+
     @property
-    def setup(self) -> str:
-        return "\n".join(self.one("setup").lines)
+    def setup_engines(self) -> list[str]:
+        return [s.argument for s in self.sections if s.kind == "setup" and s.argument]
 
     @property
     def rows(self) -> dict[str, int]:
@@ -159,43 +181,98 @@ def _cases() -> list[object]:
 CASES = _cases()
 
 
-def _project(tmp_path: Path, fixture: Fixture) -> Path:
-    """A project folder with the fixture's model and a DuckDB file holding its source tables."""
+@dataclass
+class Built:
+    """A project folder over a fresh warehouse holding the fixture's source tables."""
+
+    root: Path
+    # Per-test names as they print, and what the fixture writes instead (`<database>`, `<port>`).
+    substitutions: dict[str, str]
+
+    def normalize(self, line: str) -> str:
+        line = line.replace(str(self.root), PROJECT)
+        if line.startswith("--"):
+            for actual, written in self.substitutions.items():
+                line = line.replace(actual, written)
+        return line
+
+
+Build = Callable[[Fixture, str], Built]
+
+
+@pytest.fixture
+def build(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Build]:
+    """`build(fixture, engine)`: the fixture's model in a project whose target is a fresh warehouse."""
+    opened: list[Warehouse] = []
+
+    def make(fixture: Fixture, engine: str) -> Built:
+        root = (tmp_path / "project").resolve()
+        (root / "models").mkdir(parents=True)
+        sql, dialect = fixture.setup(engine)
+        if engine == "duckdb":
+            _duckdb_setup(root / "warehouse.duckdb", sql)
+            substitutions: dict[str, str] = {}
+        else:
+            warehouse: Warehouse
+            if engine == "postgres":
+                warehouse = PostgresWarehouse(request.getfixturevalue("postgres_port"))
+                substitutions = {warehouse.database: "<database>", f":{warehouse.port}/": ":<port>/"}
+            else:
+                monkeypatch.setenv(SnowflakeWarehouse.PASSWORD_ENV, "snow")
+                warehouse = SnowflakeWarehouse(request.getfixturevalue("fakesnow_port"))
+                substitutions = {f" {warehouse.database}.": " <database>."}
+            opened.append(warehouse)
+            for statement in sqlglot.transpile(sql, read=dialect, write=warehouse.dialect):
+                warehouse._execute(statement)
+            Project(warehouse, root, {})
+        (root / "models" / fixture.model_file).write_text(fixture.model_text, encoding="utf-8")
+        return Built(root, substitutions)
+
+    yield make
+    for warehouse in opened:
+        warehouse.close()
+
+
+def _duckdb_setup(path: Path, sql: str) -> None:
     import duckdb
 
-    root = (tmp_path / "project").resolve()
-    (root / "models").mkdir(parents=True)
-    (root / "models" / fixture.model_file).write_text(fixture.model_text, encoding="utf-8")
-    con = duckdb.connect(str(root / "warehouse.duckdb"))
+    con = duckdb.connect(str(path))
     try:
-        con.execute(fixture.setup)
+        con.execute(sql)
     finally:
         con.close()
-    return root
 
 
-def _compile(root: Path, expectation: Expectation) -> tuple[Session, list[str]]:
-    assert expectation.engine == "duckdb", "only DuckDB fixtures so far"
-    session = Session.open(root, now=NOW)
+def _compile(built: Built, expectation: Expectation) -> tuple[Session, list[str]]:
+    session = Session.open(built.root, now=NOW)
+    assert session.target.type == expectation.engine
     (model,) = session.models
     lines = compile_steps(session, model.name, expectation.start, expectation.end, *expectation.flags())
-    return session, [line.replace(str(root), PROJECT) for line in lines]
+    return session, [built.normalize(line) for line in lines]
+
+
+def _statements(lines: list[str]) -> list[str]:
+    return [line.removesuffix(";") for line in lines if not line.startswith("--")]
 
 
 def test_fixture_cases_exist() -> None:
     assert len(CASES) >= 10
+    engines = set()
     for path in FIXTURES.glob("*.sql"):
         fixture = Fixture.load(path)
         assert fixture.model_file.endswith(".sql"), path
         assert fixture.expectations(), f"{path.name} has no `-- ==== expect:` section"
         assert fixture.rows, f"{path.name} has no `-- ==== rows` section"
+        assert set(fixture.setup_engines) <= set(ENGINES), path
+        engines |= {e.engine for e in fixture.expectations()}
+    assert engines == set(ENGINES)
 
 
 @pytest.mark.parametrize(("path", "index"), CASES)
-def test_compile_matches_fixture(tmp_path: Path, path: Path, index: int) -> None:
+def test_compile_matches_fixture(build: Build, path: Path, index: int) -> None:
     fixture = Fixture.load(path)
     expectation = fixture.expectations()[index]
-    _, actual = _compile(_project(tmp_path, fixture), expectation)
+    _, actual = _compile(build(fixture, expectation.engine), expectation)
     if REGEN and actual != list(expectation.lines):
         fixture.rewrite(index, actual)
         expectation = Fixture.load(path).expectations()[index]
@@ -203,43 +280,66 @@ def test_compile_matches_fixture(tmp_path: Path, path: Path, index: int) -> None
 
 
 @pytest.mark.parametrize(("path", "index"), CASES)
-def test_compiled_statements_run(tmp_path: Path, path: Path, index: int) -> None:
-    """The printed statements are valid SQL that does what the runner does: executed in order (the
-    INSERT's row count bound as `$row_count`, as the runner binds it), every selected partition gets one
-    `materialized` status row with the fixture's row count, and those add up to the rows written."""
+def test_fixture_transactions_hold_only_dml(path: Path, index: int) -> None:
+    """DDL commits an open transaction on Snowflake: every CREATE comes before the first BEGIN, and each
+    step is BEGIN, the window's DELETE and INSERT, the status DELETE and INSERT, COMMIT."""
+    expectation = Fixture.load(path).expectations()[index]
+    statements = _statements(list(expectation.lines))
+    first = statements.index("BEGIN")
+    assert all(s.startswith("CREATE ") for s in statements[:first]), statements[:first]
+    steps = statements[first:]
+    assert len(steps) % 6 == 0, steps
+    for at in range(0, len(steps), 6):
+        step = steps[at : at + 6]
+        kinds = [_kind(statement) for statement in step]
+        assert kinds == ["BEGIN", "DELETE", "INSERT", "DELETE status", "INSERT status", "COMMIT"], step
+
+
+def _kind(statement: str) -> str:
+    words = statement.split(" ", 3)
+    status = len(words) > 2 and words[2] == "sqlbackfill.partitions"
+    return words[0] + (" status" if status else "")
+
+
+@pytest.mark.parametrize(("path", "index"), CASES)
+def test_compiled_statements_run(build: Build, path: Path, index: int) -> None:
+    """The printed statements are valid SQL that does what the runner does: executed in order (BEGIN and
+    COMMIT through the adapter; the INSERT's row count bound as the `row_count` parameter, as the runner
+    binds it), every selected partition gets one `materialized` status row with the fixture's row count,
+    and those add up to the rows written."""
     fixture = Fixture.load(path)
     expectation = fixture.expectations()[index]
-    root = _project(tmp_path, fixture)
-    session, lines = _compile(root, expectation)
+    session, lines = _compile(build(fixture, expectation.engine), expectation)
     (model,) = session.models
     adapter = adapter_for(session.target)
     adapter.connect()
     try:
-        WarehouseState(adapter).ensure()
+        state = WarehouseState(adapter)
+        state.ensure()
         target = adapter.render(adapter.normalize_table(model.table))
         inserted = -1
-        for line in lines:
-            if line.startswith("--"):
+        for sql in _statements(lines):
+            if sql == "BEGIN":
+                adapter.begin()
                 continue
-            sql = line.removesuffix(";")
+            if sql == "COMMIT":
+                adapter.commit()
+                continue
             values = {"row_count": inserted, "run_id": "fixture-run", "updated_at": NOW.replace(tzinfo=None)}
-            params = {name: values[name] for name in _PARAM.findall(sql)}
+            params = {name: values[name] for pair in _PARAM.findall(sql) for name in pair if name}
             count = adapter.execute(sql, params)
             if sql.startswith(f"INSERT INTO {target} "):
                 inserted = count
-        statuses = adapter.fetchall(
-            "SELECT partition_key, status, row_count FROM sqlbackfill.partitions WHERE model = $m",
-            {"m": model.name},
-        )
+        records = state.records(model.name)
         (written,) = adapter.fetchall(f"SELECT COUNT(*) FROM {target}")[0]
     finally:
         adapter.close()
     planned = re.search(r"(\d+) partitions? in", lines[0])
     assert planned, lines[0]
-    keys = [key for key, _, _ in statuses]
-    assert len(keys) == len(set(keys)) == int(planned[1])
-    assert {status for _, status, _ in statuses} == {"materialized"}
-    recorded = {key: rows for key, _, rows in statuses}
+    assert len(records) == int(planned[1])
+    assert {record.status for record in records.values()} == {"materialized"}
+    assert {record.run_id for record in records.values()} == {"fixture-run"}
+    recorded = {key: record.rows for key, record in records.items()}
     assert recorded == {key: fixture.rows.get(key) for key in recorded}
     assert sum(recorded.values()) == written
     assert written > 0, "the fixture's setup should put rows in the selected windows"

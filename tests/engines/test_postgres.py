@@ -1,0 +1,353 @@
+"""The PostgreSQL adapter (SQLAlchemy + psycopg 3) against the session's real server, a fresh database per
+test: credentials from the environment and never shown, catalog types, `%` in SQL, transactions,
+search_path, application_name and which errors are worth a retry."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from sqlglot import exp
+
+from sqlbackfill.cli.main import cli
+from sqlbackfill.config import Target
+from sqlbackfill.engines import TemporalKind
+from sqlbackfill.engines.postgres import KNOWN_KEYS, PostgresAdapter
+from sqlbackfill.errors import ConfigError, EngineError, StatementError
+from tests.behaviour.servers import free_port
+from tests.behaviour.warehouses import PostgresWarehouse
+from tests.model.helpers import model_text
+
+SECRET = "Pg-s3cret-p4ssw0rd"  # never in any message, output or log
+PASSWORD_ENV = "SQLBACKFILL_TEST_PG_SECRET"
+
+
+def target(name: str = "pg", **options: Any) -> Target:
+    return Target(name, "postgres", options, Path("/project"))
+
+
+@pytest.fixture
+def warehouse(postgres_port: int) -> Iterator[PostgresWarehouse]:
+    made = PostgresWarehouse(postgres_port)
+    try:
+        yield made
+    finally:
+        made.close()
+
+
+def url(warehouse: PostgresWarehouse, user: str = "postgres") -> str:
+    return f"postgresql+psycopg://{user}@127.0.0.1:{warehouse.port}/{warehouse.database}"
+
+
+@pytest.fixture
+def adapter(warehouse: PostgresWarehouse) -> Iterator[PostgresAdapter]:
+    made = PostgresAdapter(target(url=url(warehouse)))
+    made.connect()
+    try:
+        yield made
+    finally:
+        made.close()
+
+
+# -- configuration ------------------------------------------------------------------------------------
+
+
+def test_unknown_key_is_a_config_error_listing_the_known_keys() -> None:
+    with pytest.raises(ConfigError) as caught:
+        PostgresAdapter(target(url="postgresql+psycopg://u@h/db", search_path="marts"))
+    assert "[targets.pg] has unknown key 'search_path'" in str(caught.value)
+    assert f"(known: {', '.join(sorted(KNOWN_KEYS))})" in str(caught.value)
+
+
+def test_a_password_in_the_target_is_a_config_error_that_does_not_repeat_it() -> None:
+    with pytest.raises(ConfigError) as caught:
+        PostgresAdapter(target(url="postgresql+psycopg://u@h/db", password=SECRET))
+    assert "must not hold `password`" in str(caught.value)
+    assert "`password_env`" in str(caught.value)
+    assert SECRET not in str(caught.value)
+
+
+def test_url_is_required_and_must_parse() -> None:
+    with pytest.raises(ConfigError, match=r'needs url = "postgresql\+psycopg://'):
+        PostgresAdapter(target(schema="marts"))
+    adapter = PostgresAdapter(target(url="not a url"))
+    with pytest.raises(ConfigError, match="url is not a SQLAlchemy URL"):
+        adapter.connect()
+
+
+def test_missing_password_variable_is_a_config_error_naming_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(PASSWORD_ENV, raising=False)
+    adapter = PostgresAdapter(target(url="postgresql+psycopg://u@127.0.0.1/db", password_env=PASSWORD_ENV))
+    with pytest.raises(ConfigError, match=rf"reads password from \${PASSWORD_ENV}, which is not set"):
+        adapter.connect()
+
+
+def test_description_hides_a_password_written_in_the_url() -> None:
+    adapter = PostgresAdapter(target(url=f"postgresql+psycopg://u:{SECRET}@db.example:5432/analytics"))
+    assert adapter.description == "postgres postgresql+psycopg://u:***@db.example:5432/analytics"
+
+
+# -- credentials ----------------------------------------------------------------------------------------
+
+
+def test_password_from_the_environment_is_applied_to_the_url(
+    warehouse: PostgresWarehouse, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    role = f"sqlbackfill_role_{uuid.uuid4().hex[:8]}"
+    warehouse.sql(f"CREATE ROLE {role} LOGIN PASSWORD '{SECRET}'")
+    monkeypatch.setenv(PASSWORD_ENV, SECRET)
+    adapter = PostgresAdapter(target(url=url(warehouse, role), password_env=PASSWORD_ENV))
+    assert adapter.url().password == SECRET
+    # The variable wins over a password written in the URL.
+    written = PostgresAdapter(target(url=url(warehouse, f"{role}:old"), password_env=PASSWORD_ENV))
+    assert written.url().password == SECRET
+    adapter.connect()
+    try:
+        assert adapter.fetchall("SELECT current_user, current_database()") == [(role, warehouse.database)]
+    finally:
+        adapter.close()
+    assert SECRET not in adapter.description
+
+
+def test_a_failed_connection_never_shows_the_password(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """pg_hba is `trust` on the test server, so a wrong port stands in for a failed login: the EngineError,
+    `run`'s output (with and without --debug) and the logs leave the password out."""
+    caplog.set_level(logging.DEBUG)
+    monkeypatch.setenv(PASSWORD_ENV, SECRET)
+    port = free_port()
+    bad_url = f"postgresql+psycopg://loader@127.0.0.1:{port}/analytics"
+    for options in (
+        {"url": bad_url, "password_env": PASSWORD_ENV},
+        {"url": bad_url.replace("loader@", f"loader:{SECRET}@")},
+    ):
+        with pytest.raises(EngineError) as caught:
+            PostgresAdapter(target(**options)).connect()
+        message = str(caught.value)
+        assert message.startswith("cannot connect to postgres postgresql+psycopg://loader")
+        assert f"127.0.0.1:{port}/analytics: " in message
+        assert "check [targets.pg] in sqlbackfill.toml and that the server is up" in message
+        assert SECRET not in message
+
+    root = tmp_path / "project"
+    (root / "models").mkdir(parents=True)
+    (root / "sqlbackfill.toml").write_text(
+        f'[targets.broken]\ntype = "postgres"\nurl = "{bad_url}"\npassword_env = "{PASSWORD_ENV}"\n'
+    )
+    (root / "models" / "daily.sql").write_text(model_text("SELECT d FROM orders", end="2026-01-02"))
+    for debug in ([], ["--debug"]):
+        result = CliRunner().invoke(cli, ["run", "--project", str(root), "--target", "broken", *debug])
+        assert result.exit_code == 2, result.output
+        assert "cannot connect to postgres" in result.output
+        assert SECRET not in result.output
+        if debug:
+            assert "Traceback" in result.output
+    assert SECRET not in caplog.text
+
+
+# -- statements and transactions --------------------------------------------------------------------
+
+
+def test_percent_in_sql_with_and_without_parameters(adapter: PostgresAdapter) -> None:
+    """psycopg reads `%` as a placeholder marker: a model's `LIKE 'a%'` must reach the server unchanged
+    whether or not the statement has bound parameters."""
+    adapter.execute("CREATE TABLE names (s TEXT, d DATE)")
+    adapter.execute(
+        "INSERT INTO names VALUES ('a%b', '2026-01-01'), ('abc', '2026-01-01'), ('xa%', '2026-01-01'), "
+        "('a%c', '2025-12-31')"
+    )
+    assert adapter.fetchall("SELECT COUNT(*) FROM names WHERE s LIKE 'a%'") == [(3,)]
+    query = "SELECT s FROM names WHERE s LIKE '%a%%' AND s <> 'a%%' AND d >= CAST(%(day)s AS DATE) ORDER BY s"
+    assert adapter.fetchall(query, {"day": "2026-01-01"}) == [("a%b",), ("abc",), ("xa%",)]
+    assert adapter.fetchall("SELECT %(v)s || '%', '100%'", {"v": "50"}) == [("50%", "100%")]
+    assert adapter.execute("DELETE FROM names WHERE s LIKE 'a%' AND d < %(day)s", {"day": "2026-01-01"}) == 1
+    assert adapter.describe_query("SELECT s FROM names WHERE s LIKE 'a%'")[0].name == "s"
+
+
+def test_transactions_commit_and_roll_back(adapter: PostgresAdapter, warehouse: PostgresWarehouse) -> None:
+    adapter.execute("CREATE TABLE t (id INTEGER PRIMARY KEY)")
+    adapter.execute("INSERT INTO t VALUES (1), (2)")
+    adapter.begin()
+    assert adapter.execute("DELETE FROM t WHERE id = 1") == 1
+    assert adapter.execute("INSERT INTO t VALUES (3)") == 1
+    assert sorted(warehouse.sql("SELECT id FROM t")) == [(1,), (2,)]  # not visible before COMMIT
+    adapter.rollback()
+    assert sorted(warehouse.sql("SELECT id FROM t")) == [(1,), (2,)]
+
+    with pytest.raises(StatementError) as caught, adapter.transaction():
+        adapter.execute("DELETE FROM t WHERE id = 1")
+        adapter.execute("INSERT INTO t VALUES (2)")  # duplicate key
+    assert caught.value.transient is False
+    assert "duplicate key" in str(caught.value) and "\n" not in str(caught.value)
+    assert "[SQL:" not in str(caught.value)
+    assert sorted(warehouse.sql("SELECT id FROM t")) == [(1,), (2,)]
+
+    with adapter.transaction():
+        adapter.execute("DELETE FROM t WHERE id = 1")
+        adapter.execute("INSERT INTO t VALUES (3)")
+    assert sorted(warehouse.sql("SELECT id FROM t")) == [(2,), (3,)]
+    adapter.rollback()  # nothing open: a no-op
+
+
+def test_a_failed_statement_outside_a_transaction_leaves_the_connection_usable(
+    adapter: PostgresAdapter,
+) -> None:
+    with pytest.raises(StatementError):
+        adapter.execute("SELECT * FROM no_such_table")
+    assert adapter.fetchall("SELECT 1") == [(1,)]
+
+
+def test_ddl_runs_inside_a_transaction(adapter: PostgresAdapter) -> None:
+    """PostgreSQL's DDL is transactional: a rolled-back CREATE TABLE leaves nothing."""
+    with pytest.raises(RuntimeError), adapter.transaction():
+        adapter.execute("CREATE TABLE made_then_undone (id INTEGER)")
+        raise RuntimeError("stop")
+    assert adapter.table_columns(exp.to_table("made_then_undone")) is None
+
+
+# -- catalog -----------------------------------------------------------------------------------------------
+
+
+def test_table_columns_and_describe_query_types(adapter: PostgresAdapter) -> None:
+    adapter.execute("CREATE SCHEMA marts")
+    adapter.execute(
+        "CREATE TABLE marts.typed (d DATE, ts TIMESTAMP, tstz TIMESTAMPTZ, amount NUMERIC(10, 2), note TEXT)"
+    )
+    expected = [
+        ("d", "DATE", TemporalKind.DATE),
+        ("ts", "TIMESTAMP", TemporalKind.NAIVE),
+        ("tstz", "TIMESTAMPTZ", TemporalKind.AWARE),
+        ("amount", "DECIMAL(10, 2)", TemporalKind.OTHER),
+        ("note", "TEXT", TemporalKind.OTHER),
+    ]
+    columns = adapter.table_columns(exp.to_table("marts.typed"))
+    assert columns is not None
+    assert [(c.name, c.type.sql("postgres"), c.kind) for c in columns] == expected
+    described = adapter.describe_query(
+        "SELECT * FROM marts.typed WHERE d >= CAST(%(s)s AS DATE) LIMIT 0", {"s": "2026-01-01"}
+    )
+    assert [(c.name, c.type.sql("postgres"), c.kind) for c in described] == expected
+    assert adapter.table_columns(exp.to_table("typed")) is None  # not on the search_path
+    assert adapter.table_columns(exp.to_table("marts.missing")) is None
+
+
+def test_schema_option_sets_the_search_path(warehouse: PostgresWarehouse) -> None:
+    warehouse.sql("CREATE SCHEMA marts")
+    adapter = PostgresAdapter(target(url=url(warehouse), schema="marts"))
+    adapter.connect()
+    try:
+        assert adapter.fetchall("SHOW search_path") == [("marts",)]
+        adapter.execute("CREATE TABLE daily (d DATE)")
+        with adapter.transaction():  # still set after transactions
+            adapter.execute("INSERT INTO daily VALUES ('2026-01-01')")
+        assert adapter.fetchall("SELECT current_schema()") == [("marts",)]
+        assert adapter.table_columns(exp.to_table("daily")) is not None
+    finally:
+        adapter.close()
+    assert warehouse.sql("SELECT COUNT(*) FROM marts.daily") == [(1,)]
+
+
+def test_tag_sets_application_name(adapter: PostgresAdapter) -> None:
+    label = "sqlbackfill:daily_orders:20261123T000000-ab12cd34"
+    adapter.tag(label)
+    assert adapter.fetchall("SHOW application_name") == [(label,)]
+    adapter.tag(
+        "sqlbackfill:" + "m" * 80 + ":run"
+    )  # PostgreSQL keeps 63 bytes; the label is cut, not refused
+    (name,) = adapter.fetchall("SHOW application_name")[0]
+    assert name == ("sqlbackfill:" + "m" * 80)[:63]
+
+
+# -- retries ------------------------------------------------------------------------------------------------
+
+
+def test_a_serialization_failure_is_transient(warehouse: PostgresWarehouse) -> None:
+    """Two connections: a REPEATABLE READ transaction updating a row another committed after its snapshot
+    gets SQLSTATE 40001, worth a retry."""
+    warehouse.sql("CREATE TABLE counters (id INTEGER PRIMARY KEY, v INTEGER)")
+    warehouse.sql("INSERT INTO counters VALUES (1, 0)")
+    first = PostgresAdapter(target(url=url(warehouse)))
+    second = PostgresAdapter(target(url=url(warehouse)))
+    try:
+        first.begin()
+        first.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        assert first.fetchall("SELECT v FROM counters WHERE id = 1") == [(0,)]  # the snapshot
+        second.execute("UPDATE counters SET v = 1 WHERE id = 1")  # committed
+        with pytest.raises(StatementError) as caught:
+            first.execute("UPDATE counters SET v = 2 WHERE id = 1")
+        first.rollback()
+    finally:
+        first.close()
+        second.close()
+    assert "could not serialize access" in str(caught.value)
+    assert caught.value.transient is True
+    assert first.is_transient(caught.value.__cause__)  # type: ignore[arg-type]
+    assert warehouse.sql("SELECT v FROM counters") == [(1,)]
+
+
+def test_a_lock_timeout_is_transient(warehouse: PostgresWarehouse) -> None:
+    warehouse.sql("CREATE TABLE locked (id INTEGER)")
+    holder = PostgresAdapter(target(url=url(warehouse)))
+    waiter = PostgresAdapter(target(url=url(warehouse)))
+    try:
+        holder.begin()
+        holder.execute("LOCK TABLE locked IN ACCESS EXCLUSIVE MODE")
+        waiter.execute("SET lock_timeout = '50ms'")
+        with pytest.raises(StatementError) as caught:
+            waiter.execute("DELETE FROM locked")
+        holder.rollback()
+    finally:
+        holder.close()
+        waiter.close()
+    assert caught.value.transient is True
+
+
+def test_is_transient_by_sqlstate() -> None:
+    from sqlalchemy.exc import DBAPIError, OperationalError
+
+    class Original(Exception):
+        def __init__(self, sqlstate: str) -> None:
+            super().__init__(f"error {sqlstate}")
+            self.sqlstate = sqlstate
+
+    adapter = PostgresAdapter(target(url="postgresql+psycopg://u@h/db"))
+    for state in ("40001", "40P01", "55P03", "08006", "57P01"):
+        assert adapter.is_transient(OperationalError("SELECT 1", {}, Original(state))), state
+    for state in ("23505", "42P01", "22012"):
+        assert not adapter.is_transient(OperationalError("SELECT 1", {}, Original(state))), state
+    dropped = DBAPIError("SELECT 1", {}, Original("XX000"), connection_invalidated=True)
+    assert adapter.is_transient(dropped)
+    assert not adapter.is_transient(ValueError("not a driver error"))
+
+
+def test_concurrent_connections_write_at_once(warehouse: PostgresWarehouse) -> None:
+    """SUPPORTS_CONCURRENCY: two adapters hold open transactions on different rows at the same time."""
+    warehouse.sql("CREATE TABLE parts (k TEXT)")
+    adapters = [PostgresAdapter(target(url=url(warehouse))) for _ in range(2)]
+    barrier = threading.Barrier(2, timeout=10)
+    errors: list[BaseException] = []
+
+    def write(adapter: PostgresAdapter, key: str) -> None:
+        try:
+            with adapter.transaction():
+                adapter.execute("INSERT INTO parts VALUES (%(k)s)", {"k": key})
+                barrier.wait()  # both transactions are open here
+        except BaseException as error:  # pragma: no cover - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=write, args=(a, k)) for a, k in zip(adapters, "ab", strict=True)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for adapter in adapters:
+        adapter.close()
+    assert not errors
+    assert sorted(warehouse.sql("SELECT k FROM parts")) == [("a",), ("b",)]
