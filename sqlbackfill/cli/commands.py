@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import click
@@ -13,9 +14,11 @@ from sqlbackfill.cli.output import RunPrinter, consoles, print_plan
 from sqlbackfill.errors import UsageError
 from sqlbackfill.planning import Filters
 from sqlbackfill.running import Runner, RunRequest, Session
+from sqlbackfill.running.claims import unlock
 from sqlbackfill.running.compile import compile_steps
 from sqlbackfill.running.demo import load_raw_sales, write_demo
 from sqlbackfill.running.policy import DEFAULT_RETRIES
+from sqlbackfill.state.leases import DEFAULT_TTL
 
 LS_PIPE_WIDTH = 400  # piped `ls` output keeps whole names
 
@@ -38,6 +41,15 @@ LS_PIPE_WIDTH = 400  # piped `ls` output keeps whole names
     help="Retries of a step after a transient error (lost connection, lock conflict), with backoff.",
 )
 @click.option("--fail-fast", is_flag=True, help="Stop at the first failed partition.")
+@click.option("--wait", is_flag=True, help="Wait for partitions another run holds, instead of skipping them.")
+@click.option(
+    "--lease-ttl",
+    type=click.IntRange(min=10),
+    default=int(DEFAULT_TTL.total_seconds()),
+    show_default=True,
+    metavar="SECONDS",
+    help="How long a claim outlives its last heartbeat (a crashed run on another host).",
+)
 @click.option(
     "--concurrency",
     type=int,
@@ -61,6 +73,8 @@ def run_command(
     dry_run: bool,
     retries: int,
     fail_fast: bool,
+    wait: bool,
+    lease_ttl: int,
     concurrency: int,
 ) -> None:
     """Backfill MODELS (all when none are named) over --start..--end.
@@ -81,6 +95,8 @@ def run_command(
         concurrency,
         retries,
         fail_fast,
+        wait,
+        dt.timedelta(seconds=lease_ttl),
     )
     report = Runner(session, printer).run(request)
     if dry_run:
@@ -163,3 +179,14 @@ def load_demo_command(project: str, target: str | None) -> None:
     `init` loads it into the demo's DuckDB file; use this after adding a Snowflake or PostgreSQL target."""
     rows = load_raw_sales(Path(project), target)
     click.echo(f"loaded {rows} rows into raw_sales")
+
+
+@click.command("unlock")
+@click.argument("model")
+@project_options
+def unlock_command(model: str, project: str, target: str | None) -> None:
+    """Release every claim on MODEL's partitions (a run that died on another host before its lease expired).
+
+    Claims of a dead process on this host are released by the next run on their own."""
+    released = unlock(Session.open(project, target), model)
+    click.echo(f"released {released} lease{'' if released == 1 else 's'} on {model}")

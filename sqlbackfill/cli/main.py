@@ -99,6 +99,7 @@ def _register() -> None:
         load_demo_command,
         ls_command,
         run_command,
+        unlock_command,
     )
     from sqlbackfill.cli.status import status_command
 
@@ -109,6 +110,7 @@ def _register() -> None:
         ls_command,
         init_command,
         load_demo_command,
+        unlock_command,
     ):
         cli.add_command(command)
 

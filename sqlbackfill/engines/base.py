@@ -146,6 +146,11 @@ class EngineAdapter(ABC):
     def describe_query(self, sql: str, params: Params | None = None) -> list[Column]:
         """The output columns of a query (a `SELECT … LIMIT 0`), without reading data."""
 
+    def claim_lock(self, table: exp.Table) -> str | None:
+        """A statement that makes concurrent lease claims on `table` take turns, inside a transaction
+        (None where one process writes at a time, as on DuckDB)."""
+        return None
+
     def tag(self, label: str) -> None:  # noqa: B027 (a hook engines may implement)
         """Label the session for cost attribution (`sqlbackfill:<model>:<run id>`); a no-op by default."""
 

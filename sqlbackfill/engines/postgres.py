@@ -168,6 +168,12 @@ class PostgresAdapter(EngineAdapter):
         cursor = self._run(sql, params).cursor
         return [Column(c.name, _data_type(c.type_display)) for c in cursor.description]
 
+    def claim_lock(self, table: exp.Table) -> str | None:
+        lock = exp.Command(
+            this="LOCK", expression=f" TABLE {table.sql(dialect='postgres')} IN SHARE ROW EXCLUSIVE MODE"
+        )
+        return lock.sql(dialect="postgres")
+
     def tag(self, label: str) -> None:
         """`application_name`, so pg_stat_activity shows which model and run a connection serves."""
         statement = exp.Command(

@@ -186,6 +186,12 @@ class SnowflakeAdapter(EngineAdapter):
             for m in metadata or []
         ]
 
+    def claim_lock(self, table: exp.Table) -> str | None:
+        # Snowflake has no LOCK TABLE, but DML on one table takes turns: a DELETE that matches nothing
+        # still makes the next claim wait for this transaction.
+        no_rows = exp.delete(table.copy(), where=exp.Is(this=exp.column("lease_id"), expression=exp.null()))
+        return self.render(no_rows)
+
     def tag(self, label: str) -> None:
         """`ALTER SESSION SET QUERY_TAG`, so warehouse cost can be attributed; skipped where unsupported."""
         statement = exp.Command(

@@ -28,6 +28,7 @@ from sqlbackfill.running.events import (
 from sqlbackfill.running.policy import FailurePolicy
 from sqlbackfill.running.steps import status_statements
 from sqlbackfill.state import RunRecord, WarehouseState, utc_now
+from sqlbackfill.state.leases import LeaseStore
 
 Worker = tuple[EngineAdapter, WarehouseState]
 UPSTREAM_FAILED = "an upstream partition failed in this run"
@@ -43,11 +44,15 @@ class RunReport:
     succeeded: int = 0
     failed: int = 0
     skipped: int = 0
+    held: int = 0  # left to another live run (its lease)
 
     @property
     def exit_code(self) -> int:
-        """0 all done; 1 a partition failed or was skipped because its upstream failed."""
-        return 1 if self.failed or self.skipped else 0
+        """0 all done; 1 a partition failed or was skipped because its upstream failed; 3 none failed but
+        some were left to another run that holds them."""
+        if self.failed or self.skipped:
+            return 1
+        return 3 if self.held else 0
 
 
 class Execution:
@@ -60,6 +65,7 @@ class Execution:
         report: RunReport,
         compiled: dict[str, CompiledModel],
         policy: FailurePolicy,
+        leases: LeaseStore | None = None,
     ) -> None:
         self.listener = listener
         self.workers = workers
@@ -68,6 +74,8 @@ class Execution:
         self.models_in_run = [plan.model for plan in report.plans]
         self.failed: dict[str, list[Run]] = {}
         self.policy = policy
+        self.leases = leases
+        self._beat = time.monotonic()
         self._stop = threading.Event()  # set by --fail-fast at the first failure
         self._lock = threading.Lock()
         self._counts: dict[str, int] = {}
@@ -184,6 +192,16 @@ class Execution:
         if queue:  # --fail-fast stopped the workers
             self._counts["skipped"] += self._skip(compiled.model, list(queue), FAIL_FAST)
 
+    def _heartbeat(self, adapter: EngineAdapter) -> None:
+        """Renew this run's leases once a third of their time has passed (on the worker's connection)."""
+        if self.leases is None:
+            return
+        with self._lock:
+            if time.monotonic() - self._beat < self.leases.ttl.total_seconds() / 3:
+                return
+            self._beat = time.monotonic()
+        self.leases.heartbeat(adapter)
+
     def _record(self, events: list[StepFinished]) -> None:
         with self._lock:
             for event in events:
@@ -194,6 +212,7 @@ class Execution:
         """Build `[lo, hi)` in one transaction, retrying transient errors. When a range fails, bisect it and
         build the halves, down to single partitions: the good ones commit, only the bad ones fail, each
         with its own error (unless --fail-fast)."""
+        self._heartbeat(worker[0])
         model = compiled.model
         keys = model.partitioning.keys(lo, hi)
         started = time.perf_counter()

@@ -11,11 +11,13 @@ from sqlbackfill.compiling import CompiledModel, compile_model
 from sqlbackfill.engines import EngineAdapter
 from sqlbackfill.errors import EngineError, StatementError, UsageError
 from sqlbackfill.planning import Filters, ModelPlan, plan_model, resolve_mode
+from sqlbackfill.running.claims import claim_plans, connect_waiting
 from sqlbackfill.running.events import Listener, Note, ignore
 from sqlbackfill.running.execution import Execution, RunReport, Worker
 from sqlbackfill.running.policy import DEFAULT_RETRIES, FailurePolicy
 from sqlbackfill.running.session import Session
 from sqlbackfill.state import WarehouseState, status_of
+from sqlbackfill.state.leases import DEFAULT_TTL, LeaseStore
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,8 @@ class RunRequest:
     concurrency: int = 1
     retries: int = DEFAULT_RETRIES
     fail_fast: bool = False
+    wait: bool = False
+    lease_ttl: dt.timedelta = DEFAULT_TTL
 
 
 def new_run_id() -> str:
@@ -74,7 +78,7 @@ class Runner:
             raise UsageError(f"--retries must be 0 or more, got {request.retries}")
         if request.dry_run:
             return self._dry_run(request)
-        adapter, state = self.session.connect()
+        adapter, state = connect_waiting(self.session, request.wait, self.emit)
         workers: list[Worker] = [(adapter, state)]
         try:
             if request.concurrency > 1 and not adapter.SUPPORTS_CONCURRENCY:
@@ -86,11 +90,20 @@ class Runner:
             plans = self.plan(request, state if state.exists() else None)
             report = RunReport(new_run_id(), plans)
             compiled = self._prepare(adapter, plans)
-            if compiled:
-                state.ensure()
+            if not compiled:
+                for plan in plans:
+                    self.emit(Note("nothing to run", plan.model.name))
+                return report
+            state.ensure()
+            leases = LeaseStore(adapter, report.run_id, request.lease_ttl)
+            leases.ensure()
+            try:
+                report.plans, report.held = claim_plans(leases, plans, request.wait, self.emit)
                 workers += [self.session.connect() for _ in range(request.concurrency - 1)]
-            policy = FailurePolicy(request.retries, request.fail_fast)
-            Execution(self.emit, workers, report, compiled, policy).run_all()
+                policy = FailurePolicy(request.retries, request.fail_fast)
+                Execution(self.emit, workers, report, compiled, policy, leases).run_all()
+            finally:
+                leases.release()
             return report
         finally:
             for worker_adapter, _ in workers:

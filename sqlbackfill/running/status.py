@@ -7,8 +7,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from sqlbackfill.model import Model
+from sqlbackfill.partitions import Run
+from sqlbackfill.partitions.ranges import intersect, normalize
 from sqlbackfill.running.session import Session
 from sqlbackfill.state import PartitionRecord, PartitionStatus, status_of
+from sqlbackfill.state.leases import LeaseStore
 
 STATUSES = tuple(s.value for s in PartitionStatus)
 
@@ -60,12 +63,17 @@ def collect_status(
     chosen = session.select(names, start, end)
     notes = [f"{c.model.name}: {c.note}" for c in chosen if c.note]
     records_by_model: dict[str, dict[str, PartitionRecord]] = {}
+    running_by_model: dict[str, list[Run]] = {}
     if session.warehouse_exists():
         adapter, state = session.connect(read_only=True)
         try:
             if state.exists():
                 for c in chosen:
                     records_by_model[c.model.name] = state.records(c.model.name)
+            leases = LeaseStore(adapter, run_id="")
+            if leases.exists():
+                for lease in leases.live():
+                    running_by_model.setdefault(lease.model, []).append((lease.lo, lease.hi))
         finally:
             adapter.close()
     reports = []
@@ -73,18 +81,29 @@ def collect_status(
         if c.selection is None:
             continue
         records = records_by_model.get(c.model.name, {})
-        reports.append(model_status(c.model, c.selection.run, records, c.model.notes + c.selection.notes))
+        running = normalize(running_by_model.get(c.model.name, []))
+        model_notes = c.model.notes + c.selection.notes
+        reports.append(model_status(c.model, c.selection.run, records, model_notes, running))
     return reports, notes
 
 
 def model_status(
-    model: Model, run: tuple[int, int], records: dict[str, PartitionRecord], notes: tuple[str, ...] = ()
+    model: Model,
+    run: tuple[int, int],
+    records: dict[str, PartitionRecord],
+    notes: tuple[str, ...] = (),
+    running: list[Run] | None = None,
 ) -> ModelStatus:
-    """Derive each partition's status from its record and the model's fingerprint."""
+    """Derive each partition's status from its record and the model's fingerprint; partitions a live
+    lease holds are `running`."""
     report = ModelStatus(model, notes=notes)
-    for _, key in model.partitioning.members(*run):
+    leased = intersect([run], running or [])
+    for ordinal, key in model.partitioning.members(*run):
         record = records.get(key)
-        status = status_of(record, model.fingerprint).value
+        if leased and any(lo <= ordinal < hi for lo, hi in leased):
+            status = PartitionStatus.RUNNING.value
+        else:
+            status = status_of(record, model.fingerprint).value
         report.counts[status] += 1
         report.partitions.append(
             PartitionView(

@@ -1,0 +1,5 @@
+"""`python -m sqlbackfill`: the CLI."""
+
+from sqlbackfill.cli.main import main
+
+main()

@@ -1,0 +1,79 @@
+"""Claiming a run's partitions before writing: what another live run holds is skipped, or waited for."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable
+
+from sqlbackfill.engines import EngineAdapter
+from sqlbackfill.errors import WarehouseLockedError
+from sqlbackfill.model import select_models
+from sqlbackfill.partitions.ranges import chunk, normalize, subtract
+from sqlbackfill.planning import ModelPlan
+from sqlbackfill.running.events import Event, Note, PartitionsSkipped
+from sqlbackfill.running.session import Session
+from sqlbackfill.state import WarehouseState
+from sqlbackfill.state.leases import LeaseStore
+
+HELD = "held by another run"
+POLL_SECONDS = (0.5, 1.0, 2.0, 5.0)
+
+
+def claim_plans(
+    leases: LeaseStore, plans: list[ModelPlan], wait: bool, emit: Callable[[Event], None]
+) -> tuple[list[ModelPlan], int]:
+    """Each plan cut down to the partitions this run could claim; with `wait`, claim the rest as other runs
+    release it. Returns the plans and how many partitions were left to another run."""
+    claimed_plans = []
+    held_total = 0
+    for plan in plans:
+        model = plan.model
+        claimed, blocking = leases.claim(model.name, model.partitioning.label, plan.runs)
+        missing = subtract(normalize(plan.runs), normalize(claimed))
+        polls = 0
+        if missing and wait:
+            owners = ", ".join(sorted({lease.describe() for lease in blocking}))
+            emit(Note(f"waiting for partitions held by {owners}", model.name))
+        while missing and wait:
+            time.sleep(POLL_SECONDS[min(polls, len(POLL_SECONDS) - 1)])
+            polls += 1
+            more, blocking = leases.claim(model.name, model.partitioning.label, missing)
+            claimed = normalize([*claimed, *more])
+            missing = subtract(missing, normalize(more))
+        if missing:
+            keys = tuple(key for lo, hi in missing for key in model.partitioning.keys(lo, hi))
+            owners = ", ".join(sorted({lease.describe() for lease in blocking})) or "another run"
+            emit(PartitionsSkipped(model.name, keys, f"{HELD}: {owners} (use --wait to wait for it)"))
+            held_total += len(keys)
+        runs = normalize(claimed)
+        claimed_plans.append(dataclasses.replace(plan, runs=runs, steps=chunk(runs, plan.mode.step_size)))
+    return claimed_plans, held_total
+
+
+def unlock(session: Session, name: str) -> int:
+    """Drop every lease of the named model (after a crash on another host): how many there were."""
+    (chosen,) = select_models(session.models, [name])
+    adapter, _ = session.connect()
+    try:
+        leases = LeaseStore(adapter, run_id="")
+        return leases.unlock(chosen.name) if leases.exists() else 0
+    finally:
+        adapter.close()
+
+
+def connect_waiting(
+    session: Session, wait: bool, emit: Callable[[Event], None]
+) -> tuple[EngineAdapter, WarehouseState]:
+    """Connect for writing; with `wait`, wait while another process holds the warehouse (DuckDB's file)."""
+    polls = 0
+    while True:
+        try:
+            return session.connect()
+        except WarehouseLockedError as error:
+            if not wait:
+                raise
+            if polls == 0:
+                emit(Note(f"waiting: {error}"))
+            time.sleep(POLL_SECONDS[min(polls, len(POLL_SECONDS) - 1)])
+            polls += 1
