@@ -72,8 +72,15 @@ def collect_status(
                     records_by_model[c.model.name] = state.records(c.model.name)
             leases = LeaseStore(adapter, run_id="")
             if leases.exists():
+                chosen_names = {c.model.name for c in chosen}
                 for lease in leases.live():
                     running_by_model.setdefault(lease.model, []).append((lease.lo, lease.hi))
+                    if lease.model in chosen_names:
+                        notes.append(
+                            f"{lease.model}: running in {lease.describe()}, last heartbeat "
+                            f"{_iso(lease.heartbeat_at)}, claim expires {_iso(lease.expires_at)} "
+                            "unless renewed"
+                        )
         finally:
             adapter.close()
     reports = []
