@@ -77,7 +77,7 @@ class Header:
         seen: set[str] = set()
         for value in values:
             if value in seen:
-                raise self.error("values", f"value '{value}' is listed twice")
+                raise self.error("values", f"value '{value}' is listed twice; keep one")
             seen.add(value)
         return values
 

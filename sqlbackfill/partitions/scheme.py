@@ -163,7 +163,8 @@ class ValuePartitioning(Partitioning):
         """The ordinal of a value, or an error listing the values."""
         if value not in self._index:
             raise PartitionKeyError(
-                f"{what} '{value}' is not one of the model's values ({', '.join(self.values)})"
+                f"{what} '{value}' is not one of the model's values ({', '.join(self.values)}); "
+                "use one of them"
             )
         return self._index[value]
 
