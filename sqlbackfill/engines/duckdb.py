@@ -9,12 +9,14 @@ from typing import TYPE_CHECKING, Any
 from sqlglot import exp
 
 from sqlbackfill.engines.base import Column, EngineAdapter, Params
+from sqlbackfill.engines.dbapi import check_keys, one_line
 from sqlbackfill.errors import EngineError, StatementError, WarehouseLockedError
 
 if TYPE_CHECKING:
     import duckdb as duckdb_module
 
 _PID = re.compile(r"PID (\d+)")
+KNOWN_KEYS = ("path",)
 
 
 class DuckDBAdapter(EngineAdapter):
@@ -25,6 +27,7 @@ class DuckDBAdapter(EngineAdapter):
 
     def __init__(self, target: Any, *, read_only: bool = False) -> None:
         super().__init__(target)
+        check_keys(target, KNOWN_KEYS)
         self.path: Path = target.path_option("path", "warehouse.duckdb")
         self.read_only = read_only
         self._con: duckdb_module.DuckDBPyConnection | None = None
@@ -58,8 +61,11 @@ class DuckDBAdapter(EngineAdapter):
                     "at a time: wait for it to finish and run again"
                 ) from None
             raise EngineError(f"cannot open {self.path}: {message}; check the target's path") from None
-        except duckdb.Error as error:
-            raise EngineError(f"cannot open {self.path}: {error}; check the target's path") from None
+        except (duckdb.Error, OSError) as error:
+            raise EngineError(
+                f"cannot open {self.path}: {one_line(error)}; "
+                "check the target's path (a writable file location)"
+            ) from None
 
     def close(self) -> None:
         if self._con is not None:

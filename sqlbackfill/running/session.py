@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sqlbackfill.config import Project, Target, load_project
 from sqlbackfill.engines import EngineAdapter, adapter_for
-from sqlbackfill.errors import PartitionKeyError
+from sqlbackfill.errors import PartitionKeyError, UsageError
 from sqlbackfill.model import Model, load_models, select_models
 from sqlbackfill.partitions import Run, Selection
 from sqlbackfill.state import WarehouseState
@@ -58,6 +58,11 @@ class Session:
 
         With several models, a time range leaves `values` models out, and a model the range misses is
         left out with a note; a model named alone must have something selected."""
+        if not self.models:
+            raise UsageError(
+                f"{self.project.models_dir}: no models (.sql files) found; add one, or point "
+                "[project] models at the folder that holds them"
+            )
         models = select_models(self.models, names)
         several = len(models) > 1
         chosen: list[Selected] = []
