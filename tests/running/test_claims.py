@@ -99,14 +99,15 @@ def test_overlapping_runs_never_build_a_partition_twice(slow_project: tuple[Post
 
 def test_wait_builds_what_was_held_once_it_is_free(slow_project: tuple[PostgresWarehouse, Path]) -> None:
     warehouse, root = slow_project
-    first = sqlbackfill(root, "run", "--start", "2026-03-05", "--end", "2026-03-06")
+    # The first run holds its claim until it ends (five slow steps), so the second one must wait.
+    first = sqlbackfill(root, "run", "--start", "2026-03-05", "--end", "2026-03-09")
     wait_until_running(root)
-    second = sqlbackfill(root, "run", "--start", "2026-03-06", "--end", "2026-03-07", "--wait")
+    second = sqlbackfill(root, "run", "--start", "2026-03-09", "--end", "2026-03-10", "--wait")
     _, second_err = second.communicate(timeout=120)
     first.communicate(timeout=120)
     assert second.returncode == 0, second_err
     assert "waiting for partitions held by run" in second_err
-    assert warehouse.sql("SELECT count(*), count(DISTINCT d) FROM daily") == [(3, 3)]
+    assert warehouse.sql("SELECT count(*), count(DISTINCT d) FROM daily") == [(6, 6)]
 
 
 def test_a_killed_run_releases_its_claims_to_the_next_run(
