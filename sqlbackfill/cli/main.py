@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import sys
+import threading
 import traceback
 from collections.abc import Sequence
 from typing import Any
@@ -14,8 +15,15 @@ from sqlbackfill import __version__
 from sqlbackfill.errors import SqlbackfillError
 
 
-class Terminated(BaseException):
-    """SIGTERM, raised like Ctrl-C so open transactions roll back on the way out."""
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so open transactions roll back on the way out (and drivers cancel the
+    running statement in the server, as psycopg does for Ctrl-C)."""
+
+
+# Set when SIGTERM arrived: DuckDB drops the exception a handler raises mid-query and raises its own
+# interruption, which its adapter turns into a plain KeyboardInterrupt.
+_terminated = threading.Event()
+_HANDLED = (signal.SIGTERM, signal.SIGINT)
 
 
 class SqlbackfillGroup(click.Group):
@@ -47,33 +55,41 @@ class SqlbackfillGroup(click.Group):
         sys.exit(result if isinstance(result, int) else 0)
 
     def invoke(self, ctx: click.Context) -> Any:
-        previous = signal.getsignal(signal.SIGTERM)
+        previous = {signum: signal.getsignal(signum) for signum in _HANDLED}
         if _on_main_thread():
-            signal.signal(signal.SIGTERM, _raise_terminated)
+            for signum in _HANDLED:
+                signal.signal(signum, _stop)
         try:
             return super().invoke(ctx)
         except SqlbackfillError as error:
             _explain(ctx, error)
             ctx.exit(error.exit_code)
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as interrupt:
+            if isinstance(interrupt, Terminated) or _terminated.is_set():
+                click.echo("terminated: the open transaction was rolled back", err=True)
+                ctx.exit(143)
             click.echo("interrupted: the open transaction was rolled back", err=True)
             ctx.exit(130)
-        except Terminated:
-            click.echo("terminated: the open transaction was rolled back", err=True)
-            ctx.exit(143)
         finally:
             if _on_main_thread():
-                signal.signal(signal.SIGTERM, previous)
+                for signum, handler in previous.items():
+                    signal.signal(signum, handler)
 
 
 def _on_main_thread() -> bool:
-    import threading
-
     return threading.current_thread() is threading.main_thread()
 
 
-def _raise_terminated(signum: int, frame: object) -> None:
-    raise Terminated()
+def _stop(signum: int, frame: object) -> None:
+    """SIGTERM and Ctrl-C: stop the running statements in the warehouse (a long DuckDB query does not
+    notice the exception alone), then unwind like Ctrl-C so open transactions roll back."""
+    engines = sys.modules.get("sqlbackfill.engines.base")  # not imported yet: no connection is open
+    if engines is not None:
+        engines.interrupt_open_connections()
+    if signum == signal.SIGTERM:
+        _terminated.set()
+        raise Terminated()
+    raise KeyboardInterrupt()
 
 
 def _explain(ctx: click.Context, error: SqlbackfillError) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -69,6 +70,15 @@ def temporal_kind(data_type: exp.DataType) -> TemporalKind:
     return TemporalKind.OTHER
 
 
+_open_adapters: weakref.WeakSet[EngineAdapter] = weakref.WeakSet()
+
+
+def interrupt_open_connections() -> None:
+    """Stop the statements every open connection of this process runs (SIGTERM, Ctrl-C)."""
+    for adapter in list(_open_adapters):
+        adapter.interrupt()
+
+
 class EngineAdapter(ABC):
     """One warehouse connection. Subclasses declare capabilities; the compiler reads them."""
 
@@ -85,6 +95,7 @@ class EngineAdapter(ABC):
 
     def __init__(self, target: Target) -> None:
         self.target = target
+        _open_adapters.add(self)
 
     # -- connection ---------------------------------------------------------------------------
     @abstractmethod
@@ -94,6 +105,12 @@ class EngineAdapter(ABC):
     @abstractmethod
     def close(self) -> None:
         """Close the connection (idempotent)."""
+
+    def interrupt(self) -> None:
+        """Ask the warehouse to stop the statement this connection runs; called from a signal handler, so
+        it must be safe at any moment. Drivers that cancel on KeyboardInterrupt by themselves (psycopg, the
+        Snowflake connector) need nothing here."""
+        return None
 
     @property
     def exists(self) -> bool:

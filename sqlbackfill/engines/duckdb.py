@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -81,21 +83,37 @@ class DuckDBAdapter(EngineAdapter):
         return self._con
 
     def execute(self, sql: str, params: Params | None = None) -> int:
-        import duckdb
-
-        try:
+        with self._translated_errors():
             cursor = self.con.execute(sql, dict(params) if params else None)
-        except duckdb.Error as error:
-            raise StatementError(self.error_text(error), transient=self.is_transient(error)) from error
         return int(cursor.rowcount) if cursor.rowcount is not None else -1
 
     def fetchall(self, sql: str, params: Params | None = None) -> list[tuple[Any, ...]]:
+        with self._translated_errors():
+            rows = self.con.execute(sql, dict(params) if params else None).fetchall()
+        return rows
+
+    @contextmanager
+    def _translated_errors(self) -> Iterator[None]:
+        """Driver errors become StatementError; an interrupted query becomes the KeyboardInterrupt it is.
+        DuckDB runs Python's signal handlers during a query, drops what they raise and raises its own
+        `Query interrupted` instead (or InterruptException after `interrupt()`): so the step rolls back and
+        the run ends as interrupted, never as a failed partition."""
         import duckdb
 
         try:
-            return self.con.execute(sql, dict(params) if params else None).fetchall()
+            yield
+        except duckdb.InterruptException as error:
+            raise KeyboardInterrupt(str(error)) from error
         except duckdb.Error as error:
             raise StatementError(self.error_text(error), transient=self.is_transient(error)) from error
+        except RuntimeError as error:
+            if str(error) == "Query interrupted":
+                raise KeyboardInterrupt(str(error)) from error
+            raise
+
+    def interrupt(self) -> None:
+        if self._con is not None:
+            self._con.interrupt()
 
     def begin(self) -> None:
         self.execute("BEGIN TRANSACTION")

@@ -6,6 +6,7 @@ the environment (`password_env`). DDL is transactional here, and several connect
 
 from __future__ import annotations
 
+from contextlib import suppress
 from typing import TYPE_CHECKING, Any
 
 from sqlglot import exp
@@ -145,7 +146,14 @@ class PostgresAdapter(EngineAdapter):
         if transaction is not None:
             try:
                 transaction.commit()
-            except SQLAlchemyError as error:
+            except BaseException as error:
+                # SQLAlchemy keeps a transaction whose COMMIT failed (or was interrupted) on the connection
+                # until it is rolled back; until then every statement fails, so the failure or the
+                # interruption could not be recorded, nor the leases released.
+                with suppress(SQLAlchemyError):  # a dead connection: the original error says more
+                    transaction.rollback()
+                if not isinstance(error, SQLAlchemyError):
+                    raise
                 raise StatementError(self.error_text(error), transient=self.is_transient(error)) from error
 
     def rollback(self) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +14,7 @@ from sqlglot import exp
 
 from sqlbackfill.config import Target
 from sqlbackfill.engines import TemporalKind, adapter_for
+from sqlbackfill.engines.base import interrupt_open_connections
 from sqlbackfill.engines.duckdb import DuckDBAdapter
 from sqlbackfill.errors import ConfigError, EngineError, StatementError, WarehouseLockedError
 from tests.engines.helpers import duckdb_target, open_duckdb
@@ -293,6 +296,22 @@ def test_transaction_rollback_restores_rows(
     with adapter.transaction():  # the connection takes the next transaction
         adapter.execute("INSERT INTO t VALUES (4)")
     assert sorted(adapter.fetchall("SELECT x FROM t")) == [(1,), (2,), (4,)]
+
+
+def test_interrupt_stops_a_long_query_and_rolls_back_as_an_interruption(adapter: DuckDBAdapter) -> None:
+    """What SIGTERM and Ctrl-C do: `interrupt_open_connections` stops the statement in DuckDB (hours of
+    work here), which surfaces as KeyboardInterrupt, never as a failed statement, and the step rolls back."""
+    adapter.execute("CREATE TABLE t (x BIGINT)")
+    adapter.execute("INSERT INTO t VALUES (1)")
+    timer = threading.Timer(0.3, interrupt_open_connections)
+    timer.start()
+    began = time.monotonic()
+    with pytest.raises(KeyboardInterrupt), adapter.transaction():
+        adapter.execute("DELETE FROM t")
+        adapter.execute("INSERT INTO t SELECT sum(hash(i)) FROM range(0, 100000000000) AS r(i)")
+    timer.join()
+    assert time.monotonic() - began < 30
+    assert adapter.fetchall("SELECT x FROM t") == [(1,)]
 
 
 def test_committed_transaction_is_on_disk(db_path: Path, adapter: DuckDBAdapter) -> None:
