@@ -118,6 +118,13 @@ class EngineAdapter(ABC):
         return True
 
     @property
+    def home_schema(self) -> str | None:
+        """The schema an unqualified table lands in, known from the target's settings (None: the session
+        decides). Lets `main.t` and `t` be recognised as one table before connecting."""
+        schema = self.target.options.get("schema")
+        return str(schema) if schema else None
+
+    @property
     @abstractmethod
     def description(self) -> str:
         """Where this adapter writes, safe to print (`duckdb warehouse.duckdb`)."""

@@ -40,6 +40,10 @@ class DuckDBAdapter(EngineAdapter):
         return f"duckdb {self.path}"
 
     @property
+    def home_schema(self) -> str | None:
+        return "main"
+
+    @property
     def exists(self) -> bool:
         """Whether the database file is there (status never creates it)."""
         return self.path.exists()

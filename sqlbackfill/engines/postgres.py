@@ -64,6 +64,10 @@ class PostgresAdapter(EngineAdapter):
         return url
 
     @property
+    def home_schema(self) -> str | None:
+        return super().home_schema or "public"  # the default search_path's first writable schema
+
+    @property
     def description(self) -> str:
         from sqlalchemy.engine import make_url
 

@@ -9,13 +9,15 @@ from sqlbackfill.model.model import Model
 
 
 def upstream_of(model: Model, models: Sequence[Model]) -> list[Model]:
-    """The models whose tables `model` reads (schema must match when the reference names one)."""
+    """The models whose tables `model` reads: an unqualified name is in the home schema; where that is
+    unknown, the schema must match when the reference names one."""
     found = []
     for other in models:
         if other is model:
             continue
         schema, table = other.table_ref
         for ref_schema, ref_table in model.query.references:
+            ref_schema = ref_schema or model.home_schema
             if ref_table == table and (ref_schema is None or ref_schema == schema):
                 found.append(other)
                 break
@@ -36,7 +38,10 @@ def in_run_order(models: Sequence[Model]) -> list[Model]:
             cycle = [*trail[trail.index(name) :], name]
             model = by_name[name]
             raise ModelError(
-                model.display_path, None, "models read each other in a cycle: " + " -> ".join(cycle)
+                model.display_path,
+                None,
+                f"models read each other in a cycle: {' -> '.join(cycle)}; "
+                "each would have to run before the other: remove one of these reads",
             )
         state[name] = 1
         for parent in sorted(parents[name]):

@@ -4,19 +4,27 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
+
+from sqlglot import exp
+from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 
 from sqlbackfill.errors import ConfigError, ModelError, UsageError
 from sqlbackfill.model.graph import in_run_order
 from sqlbackfill.model.model import Model, build_model
 
 
-def load_models(models_dir: Path, dialect: str, now: dt.datetime | None = None) -> list[Model]:
-    """All `*.sql` files under `models_dir`, checked, in run order (upstream first)."""
+def load_models(
+    models_dir: Path, dialect: str, now: dt.datetime | None = None, home_schema: str | None = None
+) -> list[Model]:
+    """All `*.sql` files under `models_dir`, checked, in run order (upstream first). `home_schema`: where
+    the target puts an unqualified table (so `main.t` and `t` are one table on DuckDB)."""
     if not models_dir.is_dir():
         raise ConfigError(f'{models_dir}: models folder not found; create it or set [project] models = "DIR"')
     moment = now or dt.datetime.now(dt.UTC)
     base = models_dir.parent
+    home = _normalized_schema(home_schema, dialect)
     models: list[Model] = []
     for path in sorted(models_dir.rglob("*.sql")):
         shown = _display(path, base)
@@ -24,7 +32,7 @@ def load_models(models_dir: Path, dialect: str, now: dt.datetime | None = None) 
             text = path.read_text(encoding="utf-8")
         except UnicodeDecodeError:
             raise ModelError(shown, None, "is not UTF-8 text; save it as UTF-8") from None
-        models.append(build_model(path, text, dialect, moment, shown))
+        models.append(replace(build_model(path, text, dialect, moment, shown), home_schema=home))
     _check_unique(models)
     return in_run_order(models)
 
@@ -43,6 +51,13 @@ def select_models(models: Sequence[Model], names: Sequence[str]) -> list[Model]:
             raise UsageError(f"unknown model '{name}' (models: {known}); check `sqlbackfill ls`")
         wanted.add(model.name)
     return [m for m in models if m.name in wanted]
+
+
+def _normalized_schema(schema: str | None, dialect: str) -> str | None:
+    if schema is None:
+        return None
+    normalized = normalize_identifiers(exp.to_identifier(schema), dialect=dialect)
+    return normalized.name
 
 
 def _display(path: Path, base: Path) -> str:
@@ -70,6 +85,7 @@ def _check_unique(models: list[Model]) -> None:
             raise ModelError(
                 model.display_path,
                 None,
-                f"writes the same table as {other.display_path}; give one another `name:`",
+                f"writes the same table ({'.'.join(filter(None, model.table_ref))}) as "
+                f"{other.display_path}; give one of them another `name:` header",
             )
         tables[model.table_ref] = model

@@ -34,6 +34,8 @@ class Model:
     fingerprint: str
     header: Header
     notes: tuple[str, ...] = ()
+    # The schema an unqualified table lands in on the target (DuckDB `main`), normalised; None: unknown.
+    home_schema: str | None = None
 
     @property
     def is_time(self) -> bool:
@@ -42,10 +44,11 @@ class Model:
 
     @property
     def table_ref(self) -> tuple[str | None, str]:
-        """(schema, table) normalised in the project dialect: what other models' FROM clauses match."""
+        """(schema, table) normalised in the project dialect, an unqualified table in the home schema:
+        what other models' FROM clauses match."""
         normalized = normalize_identifiers(self.table.copy(), dialect=self.dialect)
         assert isinstance(normalized, exp.Table)
-        return (normalized.db or None, normalized.name)
+        return (normalized.db or self.home_schema, normalized.name)
 
 
 def build_model(

@@ -41,7 +41,8 @@ class Session:
         project = load_project(project_dir)
         moment = now or dt.datetime.now(dt.UTC)
         chosen = project.target(target)
-        return cls(project, chosen, load_models(project.models_dir, project.dialect, moment), moment)
+        home = adapter_for(chosen).home_schema
+        return cls(project, chosen, load_models(project.models_dir, project.dialect, moment, home), moment)
 
     def connect(self, *, read_only: bool = False) -> tuple[EngineAdapter, WarehouseState]:
         """An open adapter and the state store on it."""

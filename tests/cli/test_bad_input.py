@@ -734,10 +734,19 @@ CASES = [
     case(
         "model-tables-duplicated",
         ["run"],
-        f"{MODEL}: writes the same table as models/copy.sql",
-        "give one another `name:`",
+        f"{MODEL}: writes the same table (main.partitioned_sales_data) as models/copy.sql",
+        "give one of them another `name:` header",
         setup=copy_model(
             MODEL, "models/copy.sql", f"-- name: {UPSTREAM}", '-- name: "Partitioned_Sales_Data"'
+        ),
+    ),
+    case(
+        "model-table-qualified-in-the-home-schema",
+        ["run"],
+        f"{MODEL}: writes the same table (main.partitioned_sales_data) as models/copy.sql",
+        "give one of them another `name:` header",
+        setup=copy_model(
+            MODEL, "models/copy.sql", f"-- name: {UPSTREAM}", "-- name: main.partitioned_sales_data"
         ),
     ),
     case(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -52,6 +54,38 @@ def test_upstream_matches_schema_and_table(upstream_name: str, reference: str, f
     reader = model("reader", f"SELECT d FROM {reference}")
     assert (upstream_of(reader, [upstream, reader]) == [upstream]) is found
     assert upstream_of(upstream, [upstream, reader]) == []
+
+
+@pytest.mark.parametrize(
+    ("dialect", "home", "upstream_name", "reference", "found"),
+    [
+        ("duckdb", "main", "daily", "main.daily", True),
+        ("duckdb", "main", "main.daily", "daily", True),
+        ("duckdb", "main", "daily", "daily", True),
+        ("duckdb", "main", "sales.daily", "daily", False),
+        ("duckdb", "main", "daily", "sales.daily", False),
+        ("postgres", "public", "public.daily", "DAILY", True),
+        ("snowflake", "ANALYTICS", "daily", "analytics.Daily", True),
+        ("snowflake", "ANALYTICS", "public.daily", "daily", False),
+    ],
+    ids=[
+        "qualified-ref-to-home",
+        "qualified-model-in-home",
+        "both-plain",
+        "plain-ref-is-home-not-other-schema",
+        "other-schema-ref",
+        "postgres-public",
+        "snowflake-upper",
+        "snowflake-other-schema",
+    ],
+)
+def test_upstream_with_a_known_home_schema(
+    dialect: str, home: str, upstream_name: str, reference: str, found: bool
+) -> None:
+    """With the target's home schema known, an unqualified name is that schema's table, as in the warehouse."""
+    upstream = replace(model("up", name=upstream_name, dialect=dialect), home_schema=home)
+    reader = replace(model("reader", f"SELECT d FROM {reference}", dialect=dialect), home_schema=home)
+    assert (upstream_of(reader, [upstream, reader]) == [upstream]) is found
 
 
 def test_upstream_on_snowflake_folds_to_upper() -> None:
@@ -190,7 +224,8 @@ def test_cycle_below_a_healthy_model_prints_only_the_cycle() -> None:
     x = model("x", "SELECT d FROM y")
     y = model("y", "SELECT d FROM x")
     error = model_error(lambda: in_run_order([top, x, y]))
-    assert str(error).endswith("cycle: x -> y -> x")
+    assert "cycle: x -> y -> x; each would have to run before the other" in str(error)
+    assert str(error).endswith("remove one of these reads")
     assert "a_top" not in str(error)
 
 

@@ -151,7 +151,7 @@ def test_two_models_writing_the_same_table_fail(models_dir: Path, dialect: str, 
     write(models_dir, "other.sql", model_text(name=other_name))
     with pytest.raises(ModelError) as caught:
         load(models_dir, dialect)
-    assert "writes the same table as" in str(caught.value)
+    assert "writes the same table (" in str(caught.value)
     assert "daily.sql" in str(caught.value)
     assert "other.sql" in str(caught.value)
 
@@ -161,6 +161,29 @@ def test_same_table_name_in_different_schemas_is_fine(models_dir: Path) -> None:
     write(models_dir, "b.sql", model_text(name="finance.daily"))
     write(models_dir, "c.sql", model_text(name="daily"))
     assert sorted(names(load(models_dir))) == ["daily", "finance.daily", "sales.daily"]
+
+
+@pytest.mark.parametrize(
+    ("dialect", "home", "first", "second"),
+    [
+        ("duckdb", "main", "main.daily", "daily"),
+        ("duckdb", "main", "MAIN.daily", "Daily"),
+        ("postgres", "public", "daily", "public.daily"),
+        ("snowflake", "analytics", "daily", "ANALYTICS.DAILY"),
+    ],
+    ids=["duckdb-main", "duckdb-case-folded", "postgres-public", "snowflake-configured-schema"],
+)
+def test_a_qualified_and_a_plain_name_of_one_table_fail(
+    models_dir: Path, dialect: str, home: str, first: str, second: str
+) -> None:
+    """The target's home schema makes `main.daily` and `daily` one table: two models may not write it."""
+    write(models_dir, "a.sql", model_text(name=first))
+    write(models_dir, "b.sql", model_text(name=second))
+    with pytest.raises(ModelError) as caught:
+        load_models(models_dir, dialect, NOW, home)
+    assert str(caught.value).startswith("models/b.sql: writes the same table (")
+    assert "as models/a.sql; give one of them another `name:` header" in str(caught.value)
+    assert len(load_models(models_dir, dialect, NOW, "elsewhere")) == 2
 
 
 # --- files and folders --------------------------------------------------------------------------------------
