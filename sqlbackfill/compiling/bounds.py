@@ -96,6 +96,10 @@ class Bounds:
         if isinstance(partitioning, ValuePartitioning):
             values = [self.value_literal(v) for v in partitioning.keys(lo, hi)]
             return exp.In(this=column, expressions=values)
+        return self.bound_filter(column)
+
+    def bound_filter(self, column: exp.Expr) -> exp.Expr:
+        """`column >= CAST(@start) AND column < CAST(@end)`, the bounds bound as parameters (time only)."""
         return exp.and_(
             exp.GTE(this=column.copy(), expression=self.placeholder(START)),
             exp.LT(this=column.copy(), expression=self.placeholder(END)),

@@ -11,12 +11,13 @@ from typing import Any
 from sqlglot import exp
 
 from sqlbackfill.compiling.bounds import END, START, Bounds, default_type, guess_kind
-from sqlbackfill.engines import Column, EngineAdapter, Statement
+from sqlbackfill.engines import BoundQuery, Column, EngineAdapter, Statement
 from sqlbackfill.errors import ModelError, SchemaMismatchError, StatementError
 from sqlbackfill.model import WINDOW_PLACEHOLDERS, Model
 from sqlbackfill.partitions import Run, ValuePartitioning
 
 MODEL_ALIAS = "_sqlbackfill_model"
+WINDOWS = "sqlbackfill_windows"  # the parameter(s) holding a range's partition windows
 
 
 class CompiledModel:
@@ -39,6 +40,7 @@ class CompiledModel:
         self.bounds = Bounds(model, partition)
         self._by_values = isinstance(model.partitioning, ValuePartitioning)
         self._cached: dict[str, Statement] = {}
+        self._counts: exp.Select | None = None
 
     # -- statements -----------------------------------------------------------------------------
     def setup(self, sample: Run) -> list[Statement]:
@@ -82,53 +84,63 @@ class CompiledModel:
 
         return self._windowed("insert", lo, hi, build)
 
-    def row_counts(self, lo: int, hi: int) -> exp.Select:
+    def row_counts(self, lo: int, hi: int) -> BoundQuery:
         """`SELECT partition_key, row_count` for every partition in `[lo, hi)`, empty ones included, in one
-        statement: the windows as a VALUES list LEFT JOINed to the target's rows in the range."""
+        statement: the partitions' windows, bound as rows (`rows_relation`), LEFT JOINed to the target's
+        rows in the range. The tree is the same for every range: only the bound values change."""
         members = self.model.partitioning.members(lo, hi)
+        rows: list[tuple[str, ...]]
+        if self._by_values:
+            rows = [(key,) for _, key in members]
+            params: dict[str, Any] = {}
+        else:
+            rows = [(key, *self._window_texts(ordinal)) for ordinal, key in members]
+            params = self.bounds.params(lo, hi)
+        params |= self.adapter.rows_params(WINDOWS, self._window_columns, rows)
+        if self._counts is None:
+            self._counts = self._counts_tree()
+        return BoundQuery(self._counts, params)
+
+    @property
+    def _window_columns(self) -> list[str]:
+        return ["partition_key"] if self._by_values else ["partition_key", "lo", "hi"]
+
+    def _counts_tree(self) -> exp.Select:
         target_column = exp.column(self._partition_ident(), table="t")
         if self._by_values:
-            rows = [exp.tuple_(exp.Literal.string(k), self.bounds.value_literal(k)) for _, k in members]
-            columns = ["partition_key", "v"]
-            on: exp.Expr = exp.EQ(this=target_column, expression=exp.column("v", table="w"))
-        else:
-            rows = [self._window_row(key, ordinal) for ordinal, key in members]
-            columns = ["partition_key", "lo", "hi"]
-            on = exp.and_(
-                exp.GTE(this=target_column.copy(), expression=exp.column("lo", table="w")),
-                exp.LT(this=target_column.copy(), expression=exp.column("hi", table="w")),
+            on: exp.Expr = exp.EQ(
+                this=target_column, expression=self._typed(exp.column("partition_key", table="w"))
             )
-        windows = exp.Values(
-            expressions=rows,
-            alias=exp.TableAlias(
-                this=exp.to_identifier("w"), columns=[exp.to_identifier(c) for c in columns]
-            ),
-        )
-        inside = (
-            exp.select(self._partition_ident())
-            .from_(self.target.copy())
-            .where(self.bounds.filter(exp.column(self._partition_ident()), lo, hi))
-        )
-        bound = inside if self._by_values else exp.replace_placeholders(inside, **self._params(lo, hi))
+            inside: exp.Select = exp.select(self._partition_ident()).from_(self.target.copy())
+        else:
+            on = exp.and_(
+                exp.GTE(this=target_column.copy(), expression=self.bounds.cast(exp.column("lo", table="w"))),
+                exp.LT(this=target_column.copy(), expression=self.bounds.cast(exp.column("hi", table="w"))),
+            )
+            # The whole range's filter lets the engine prune the target before the join.
+            inside = (
+                exp.select(self._partition_ident())
+                .from_(self.target.copy())
+                .where(self.bounds.bound_filter(exp.column(self._partition_ident())))
+            )
+        windows = self.adapter.rows_relation(WINDOWS, self._window_columns, "w")
         count = exp.Count(this=target_column.copy())
         return (
             exp.select(exp.column("partition_key", table="w"), exp.alias_(count, "row_count"))
             .from_(windows)
-            .join(
-                exp.Subquery(this=bound, alias=exp.TableAlias(this=exp.to_identifier("t"))),
-                on=on,
-                join_type="left",
-            )
+            .join(inside.subquery("t"), on=on, join_type="left")
             .group_by(exp.column("partition_key", table="w"))
         )
 
-    def _window_row(self, key: str, ordinal: int) -> exp.Tuple:
+    def _typed(self, value: exp.Expr) -> exp.Expr:
+        """A text value as the partition column's type (text columns take it as it is)."""
+        if self.partition.type.is_type(*exp.DataType.TEXT_TYPES):
+            return value
+        return self.bounds.cast(value)
+
+    def _window_texts(self, ordinal: int) -> tuple[str, str]:
         params = self.bounds.params(ordinal, ordinal + 1)
-        return exp.tuple_(
-            exp.Literal.string(key),
-            self.bounds.cast(exp.Literal.string(params[START])),
-            self.bounds.cast(exp.Literal.string(params[END])),
-        )
+        return params[START], params[END]
 
     # -- helpers --------------------------------------------------------------------------------
     def _windowed(self, name: str, lo: int, hi: int, build: Any) -> Statement:

@@ -9,10 +9,11 @@ from sqlbackfill.engines.base import (
     temporal_kind,
 )
 from sqlbackfill.engines.registry import ADAPTERS, adapter_for
-from sqlbackfill.engines.statement import Statement
+from sqlbackfill.engines.statement import BoundQuery, Statement
 
 __all__ = [
     "ADAPTERS",
+    "BoundQuery",
     "Column",
     "EngineAdapter",
     "OverwriteStrategy",

@@ -8,6 +8,8 @@ to the partition column's exact type (DATE, TIMESTAMP_NTZ, TIMESTAMP_LTZ, TIMEST
 from __future__ import annotations
 
 import contextlib
+import json
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from sqlglot import exp
@@ -54,6 +56,23 @@ class SnowflakeAdapter(EngineAdapter):
     DIALECT = "snowflakepyformat"
     DISPLAY_DIALECT = "snowflake"
     SUPPORTS_CONCURRENCY = True
+
+    def rows_relation(self, name: str, columns: Sequence[str], alias: str) -> exp.Subquery:
+        """Snowflake binds no arrays: the rows come as one JSON text, `[[…], …]`, FLATTENed."""
+        rows = exp.ParseJSON(this=exp.Placeholder(this=name))
+        flattened = exp.TableFromRows(
+            this=exp.Explode(this=exp.Kwarg(this=exp.var("INPUT"), expression=rows)),
+            alias=exp.TableAlias(this=exp.to_identifier("f")),
+        )
+        values = [
+            exp.Bracket(this=exp.column("value", table="f"), expressions=[exp.Literal.number(i)])
+            for i in range(len(columns))
+        ]
+        picked = [exp.alias_(exp.cast(v, "TEXT"), c) for v, c in zip(values, columns, strict=True)]
+        return exp.select(*picked).from_(flattened).subquery(alias)
+
+    def rows_params(self, name: str, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> dict[str, Any]:
+        return {name: json.dumps([list(row) for row in rows])}
 
     def __init__(self, target: Target, *, read_only: bool = False) -> None:
         super().__init__(target)

@@ -12,6 +12,14 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
+class BoundQuery:
+    """A query tree and the parameter values it needs, not rendered yet (it becomes part of a statement)."""
+
+    tree: exp.Query
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Statement:
     """One statement: its tree, the SQL the engine runs (with parameters) and the parameter values."""
 

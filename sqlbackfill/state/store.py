@@ -15,9 +15,11 @@ from typing import Any, NamedTuple
 
 from sqlglot import exp
 
-from sqlbackfill.engines import EngineAdapter, Statement
+from sqlbackfill.engines import BoundQuery, EngineAdapter, Statement
 from sqlbackfill.state import tables
 from sqlbackfill.state.tables import PARTITION_COLUMNS, PARTITIONS, RUN_COLUMNS, RUNS
+
+KEYS = "sqlbackfill_keys"  # the parameter(s) holding a set of partition keys
 
 
 class PartitionStatus(StrEnum):
@@ -90,7 +92,7 @@ class StateStore(ABC):
         keys: Sequence[str],
         fingerprint: str,
         *,
-        counts: exp.Select | None = None,
+        counts: BoundQuery | None = None,
         rows: int | None = None,
         run_id: str | None = None,
     ) -> list[Statement]:
@@ -123,6 +125,7 @@ class WarehouseState(StateStore):
     def __init__(self, adapter: EngineAdapter) -> None:
         self.adapter = adapter
         self._cache: dict[str, Statement] = {}
+        self._counted: dict[int, tuple[exp.Query, Statement]] = {}
 
     def _cached(self, name: str, build: Any) -> Statement:
         if name not in self._cache:
@@ -172,7 +175,7 @@ class WarehouseState(StateStore):
         keys: Sequence[str],
         fingerprint: str,
         *,
-        counts: exp.Select | None = None,
+        counts: BoundQuery | None = None,
         rows: int | None = None,
         run_id: str | None = None,
     ) -> list[Statement]:
@@ -204,25 +207,31 @@ class WarehouseState(StateStore):
             )
             one = params | {"partition_key": key} | ({"row_count": rows} if rows is not None else {})
             return [delete.bind({"model": model, "partition_key": key}), insert.bind(one)]
-        select = exp.select(
-            _p("model"),
-            exp.column("partition_key", table="c"),
-            exp.Literal.string(PartitionStatus.MATERIALIZED.value),
-            exp.column("row_count", table="c"),
-            _p("fingerprint"),
-            _p("run_id"),
-            exp.cast(exp.null(), "TEXT"),
-            _p("updated_at"),
-        ).from_(counts.subquery("c"))
-        insert_counted = exp.insert(select, tables.table(PARTITIONS), columns=tables.names(PARTITION_COLUMNS))
+        delete_keys = self._cached(
+            "delete_keys", lambda: exp.delete(tables.table(PARTITIONS), where=self._keys_filter())
+        )
         return [
-            Statement.build(
-                self.adapter,
-                exp.delete(tables.table(PARTITIONS), where=self._keys_filter(keys)),
-                {"model": model},
-            ),
-            Statement.build(self.adapter, insert_counted, params),
+            delete_keys.bind({"model": model} | self._keys_params(keys)),
+            self._counted_insert(counts.tree).bind(params | counts.params),
         ]
+
+    def _counted_insert(self, counts: exp.Query) -> Statement:
+        """`INSERT … SELECT` of the status rows from a counts query, built once per counts tree."""
+        cached = self._counted.get(id(counts))
+        if cached is None or cached[0] is not counts:
+            select = exp.select(
+                _p("model"),
+                exp.column("partition_key", table="c"),
+                exp.Literal.string(PartitionStatus.MATERIALIZED.value),
+                exp.column("row_count", table="c"),
+                _p("fingerprint"),
+                _p("run_id"),
+                exp.cast(exp.null(), "TEXT"),
+                _p("updated_at"),
+            ).from_(counts.subquery("c"))
+            insert = exp.insert(select, tables.table(PARTITIONS), columns=tables.names(PARTITION_COLUMNS))
+            cached = self._counted[id(counts)] = (counts, Statement.build(self.adapter, insert))
+        return cached[1]
 
     @staticmethod
     def _one_row_values() -> list[exp.Expr]:
@@ -240,8 +249,10 @@ class WarehouseState(StateStore):
         if not keys:
             return
         params = {"model": model, "error": error, "run_id": run_id, "updated_at": utc_now()}
-        with self.adapter.transaction():
-            update = exp.update(
+        params |= self._keys_params(keys)
+        update = self._cached(
+            "fail_existing",
+            lambda: exp.update(
                 tables.table(PARTITIONS),
                 {
                     "status": exp.Literal.string(PartitionStatus.FAILED.value),
@@ -249,38 +260,44 @@ class WarehouseState(StateStore):
                     "run_id": _p("run_id"),
                     "updated_at": _p("updated_at"),
                 },
-                where=self._keys_filter(keys),
-            )
-            self._run(update, params)
-            existing = (
-                exp.select("1")
-                .from_(exp.alias_(tables.table(PARTITIONS), "p"))
-                .where(
-                    exp.and_(
-                        exp.EQ(this=exp.column("model", table="p"), expression=_p("model")),
-                        exp.EQ(
-                            this=exp.column("partition_key", table="p"), expression=exp.column("k", table="w")
-                        ),
-                    )
+                where=self._keys_filter(),
+            ),
+        )
+        insert = self._cached("fail_new", self._failed_insert)
+        with self.adapter.transaction():
+            update.bind(params).run(self.adapter)
+            insert.bind(params).run(self.adapter)
+
+    def _failed_insert(self) -> exp.Insert:
+        """Failed rows for the keys that have none yet (never built: no rows, no fingerprint)."""
+        existing = (
+            exp.select("1")
+            .from_(exp.alias_(tables.table(PARTITIONS), "p"))
+            .where(
+                exp.and_(
+                    exp.EQ(this=exp.column("model", table="p"), expression=_p("model")),
+                    exp.EQ(
+                        this=exp.column("partition_key", table="p"),
+                        expression=exp.column("partition_key", table="k"),
+                    ),
                 )
             )
-            select = (
-                exp.select(
-                    _p("model"),
-                    exp.column("k", table="w"),
-                    exp.Literal.string(PartitionStatus.FAILED.value),
-                    exp.cast(exp.null(), "BIGINT"),
-                    exp.cast(exp.null(), "TEXT"),
-                    _p("run_id"),
-                    _p("error"),
-                    _p("updated_at"),
-                )
-                .from_(_keys_values(keys))
-                .where(exp.Not(this=exp.Exists(this=existing)))
+        )
+        select = (
+            exp.select(
+                _p("model"),
+                exp.column("partition_key", table="k"),
+                exp.Literal.string(PartitionStatus.FAILED.value),
+                exp.cast(exp.null(), "BIGINT"),
+                exp.cast(exp.null(), "TEXT"),
+                _p("run_id"),
+                _p("error"),
+                _p("updated_at"),
             )
-            self._run(
-                exp.insert(select, tables.table(PARTITIONS), columns=tables.names(PARTITION_COLUMNS)), params
-            )
+            .from_(self.adapter.rows_relation(KEYS, ["partition_key"], "k"))
+            .where(exp.Not(this=exp.Exists(this=existing)))
+        )
+        return exp.insert(select, tables.table(PARTITIONS), columns=tables.names(PARTITION_COLUMNS))
 
     def start_run(self, run: RunRecord) -> None:
         values = {
@@ -318,16 +335,13 @@ class WarehouseState(StateStore):
         params |= {"finished_at": utc_now(), "outcome": outcome, "run_id": run_id, "model": model}
         self._run(update, params)
 
-    @staticmethod
-    def _keys_filter(keys: Sequence[str]) -> exp.Expr:
+    def _keys_filter(self) -> exp.Expr:
+        """This model's rows for the bound keys (`_keys_params`)."""
+        keys = exp.select("partition_key").from_(self.adapter.rows_relation(KEYS, ["partition_key"], "k"))
         return exp.and_(
             exp.EQ(this=_col("model"), expression=_p("model")),
-            exp.In(this=_col("partition_key"), expressions=[exp.Literal.string(k) for k in keys]),
+            exp.In(this=_col("partition_key"), query=keys.subquery()),
         )
 
-
-def _keys_values(keys: Sequence[str]) -> exp.Values:
-    return exp.Values(
-        expressions=[exp.tuple_(exp.Literal.string(k)) for k in keys],
-        alias=exp.TableAlias(this=exp.to_identifier("w"), columns=[exp.to_identifier("k")]),
-    )
+    def _keys_params(self, keys: Sequence[str]) -> dict[str, Any]:
+        return self.adapter.rows_params(KEYS, ["partition_key"], [(key,) for key in keys])

@@ -43,8 +43,9 @@ def _pg_bin(name: str) -> str:
 
 
 @contextmanager
-def postgres_server() -> Iterator[int]:
-    """A PostgreSQL cluster in a temporary folder on a free port (run as `postgres` when we are root)."""
+def postgres_server(settings: dict[str, str] | None = None) -> Iterator[int]:
+    """A PostgreSQL cluster in a temporary folder on a free port (run as `postgres` when we are root),
+    with extra server `settings` (`-c name=value`)."""
     as_root = os.geteuid() == 0
     folder = Path(tempfile.mkdtemp(prefix="sqlbackfill-pg-"))
     if as_root:
@@ -71,6 +72,7 @@ def postgres_server() -> Iterator[int]:
         stderr=subprocess.DEVNULL,
     )
     options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=50"
+    options += "".join(f" -c {name}={value}" for name, value in (settings or {}).items())
     subprocess.run(
         [
             *prefix,

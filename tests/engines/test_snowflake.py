@@ -5,6 +5,7 @@ for connecting, transactions, catalog, tagging and `%` in SQL; exact bound casts
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import os
 import shutil
@@ -431,11 +432,13 @@ def test_bounds_are_cast_to_the_partition_columns_exact_type(
     assert insert.params == {START: start, END: end}
     # The displayed SQL (`sqlbackfill compile`) inlines the same values with the same casts.
     assert f"CAST('{start}' AS {rendered})" in insert.display(compiled.adapter)
-    # Single-run row counts cast each window's literal bounds the same way.
-    counts = compiled.adapter.render(compiled.row_counts(lo, lo + 2))
-    assert f"CAST('{start}' AS {rendered})" in counts
-    assert f"CAST('{end}' AS {rendered})" in counts
-    assert "CAST('2026-03-10" in counts
+    # Single-run row counts bind each window's bounds as JSON text and cast them the same way.
+    counts = compiled.row_counts(lo, lo + 2)
+    rendered_counts = compiled.adapter.render(counts.tree)
+    assert f"t.TS >= CAST(w.lo AS {rendered}) AND t.TS < CAST(w.hi AS {rendered})" in rendered_counts
+    windows = json.loads(counts.params["sqlbackfill_windows"])
+    assert windows[0] == ["2026-03-08", start, end]
+    assert windows[1][0] == "2026-03-09" and windows[1][2].startswith("2026-03-10")
 
 
 def test_ltz_bounds_select_by_instant_on_the_server(adapter: SnowflakeAdapter) -> None:

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import pytest
 from sqlglot import exp
 
+from sqlbackfill.engines import BoundQuery
 from sqlbackfill.engines.duckdb import DuckDBAdapter
 from sqlbackfill.state import PartitionRecord, PartitionStatus, RunRecord, WarehouseState, status_of
 from sqlbackfill.state.tables import PARTITION_COLUMNS, RUN_COLUMNS, names
@@ -15,14 +16,14 @@ from sqlbackfill.state.tables import PARTITION_COLUMNS, RUN_COLUMNS, names
 FINGERPRINT = "f1f1f1f1f1f1f1f1"
 
 
-def counts_query(rows: dict[str, int]) -> exp.Select:
+def counts_query(rows: dict[str, int]) -> BoundQuery:
     """`SELECT partition_key, row_count` over literal rows, standing in for CompiledModel.row_counts."""
     values = exp.values(
         [(exp.Literal.string(key), exp.Literal.number(count)) for key, count in rows.items()],
         alias="v",
         columns=["partition_key", "row_count"],
     )
-    return exp.select("v.partition_key", "v.row_count").from_(values)
+    return BoundQuery(exp.select("v.partition_key", "v.row_count").from_(values))
 
 
 def materialize(
