@@ -21,13 +21,17 @@ from bench.workload import ROOT, Workspace, ensure_data
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
-    parser.add_argument("--scale", default="1", help="TPC-H scale factor (default 1: 6,001,215 lineitem rows)")
+    parser.add_argument(
+        "--scale", default="1", help="TPC-H scale factor (default 1: 6,001,215 lineitem rows)"
+    )
     parser.add_argument("--repeat", type=int, default=3, help="runs per measurement; the median counts")
     parser.add_argument("--quick", action="store_true", help="one run each, per partition over 365 days")
     parser.add_argument("--no-postgres", action="store_true", help="skip the PostgreSQL concurrency scenario")
     parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
     parser.add_argument(
-        "--results", default=str(ROOT / "bench" / "RESULTS.md"), help="where to write the results ('-': nowhere)"
+        "--results",
+        default=str(ROOT / "bench" / "RESULTS.md"),
+        help="where to write the results ('-': nowhere)",
     )
     args = parser.parse_args(argv)
     repeat = 1 if args.quick else args.repeat

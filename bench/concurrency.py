@@ -46,8 +46,9 @@ def _load(master: Path, url: str, rows: int) -> None:
             source.close()
         with psycopg.connect(url, autocommit=True) as con:
             con.execute(
-                "CREATE TABLE lineitem (l_shipdate DATE, l_returnflag TEXT, l_linestatus TEXT, l_shipmode TEXT, "
-                "l_quantity NUMERIC(15, 2), l_extendedprice NUMERIC(15, 2), l_discount NUMERIC(15, 2))"
+                "CREATE TABLE lineitem (l_shipdate DATE, l_returnflag TEXT, l_linestatus TEXT, "
+                "l_shipmode TEXT, l_quantity NUMERIC(15, 2), l_extendedprice NUMERIC(15, 2), "
+                "l_discount NUMERIC(15, 2))"
             )
             with con.cursor().copy("COPY lineitem FROM STDIN WITH (FORMAT csv)") as copy, csv.open("rb") as f:
                 while chunk := f.read(1 << 20):
@@ -67,7 +68,10 @@ def concurrency(master: Path, repeat: int, rows: int = 1_500_000) -> Result:
     """Concurrency 4 must finish at least 1.7× faster than concurrency 1."""
     from tests.behaviour.servers import postgres_server
 
-    with postgres_server({"max_parallel_workers_per_gather": "0"}) as port, tempfile.TemporaryDirectory() as tmp:
+    with (
+        postgres_server({"max_parallel_workers_per_gather": "0"}) as port,
+        tempfile.TemporaryDirectory() as tmp,
+    ):
         url = f"postgresql://postgres@127.0.0.1:{port}/postgres"
         _load(master, url, rows)
         root = Path(tmp)
@@ -82,8 +86,14 @@ def concurrency(master: Path, repeat: int, rows: int = 1_500_000) -> Result:
         ones: list[Measured] = []
         fours: list[Measured] = []
         for _ in range(repeat):
-            ones.append(measure("concurrency 1", sqlbackfill(*args, "--concurrency", "1"), 1, lambda: _reset(url)))
-            fours.append(measure("concurrency 4", sqlbackfill(*args, "--concurrency", "4"), 1, lambda: _reset(url)))
+            ones.append(
+                measure("concurrency 1", sqlbackfill(*args, "--concurrency", "1"), 1, lambda: _reset(url))
+            )
+            fours.append(
+                measure("concurrency 4", sqlbackfill(*args, "--concurrency", "4"), 1, lambda: _reset(url))
+            )
     one = Measured("PostgreSQL --concurrency 1", tuple(s for m in ones for s in m.samples))
-    four = Measured(f"PostgreSQL per partition ({DAYS} days), --concurrency 4", tuple(s for m in fours for s in m.samples))
+    four = Measured(
+        f"PostgreSQL per partition ({DAYS} days), --concurrency 4", tuple(s for m in fours for s in m.samples)
+    )
     return Result(four.label, four, one, "speed-up ≥ 1.70× (ratio ≤ 0.59)", one.seconds / four.seconds >= 1.7)

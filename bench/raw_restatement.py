@@ -17,7 +17,10 @@ BODY = """SELECT l_shipdate, l_returnflag, l_linestatus, l_shipmode,
           FROM lineitem WHERE l_shipdate >= ? AND l_shipdate < ?
           GROUP BY l_shipdate, l_returnflag, l_linestatus, l_shipmode"""
 con = duckdb.connect(db)
-con.execute("CREATE TABLE IF NOT EXISTS raw_target AS " + BODY + " LIMIT 0", [dt.date(1900, 1, 1), dt.date(1900, 1, 2)])
+con.execute(
+    "CREATE TABLE IF NOT EXISTS raw_target AS " + BODY + " LIMIT 0",
+    [dt.date(1900, 1, 1), dt.date(1900, 1, 2)],
+)
 one = dt.timedelta(days=1)
 started = time.perf_counter()
 day = first

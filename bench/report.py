@@ -65,7 +65,7 @@ def write_results(path: Path, results: list[Result], args: argparse.Namespace) -
     runs = "1 run each (--quick)" if args.quick else f"median of {args.repeat} runs"
     text = f"""# Benchmark results
 
-Measured {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC with `python -m bench{' --quick' if args.quick else ''}`
+Measured {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC with `python -m bench{" --quick" if args.quick else ""}`
 (TPC-H scale {args.scale}, {runs}, whole processes, side by side in one run).
 
 Machine: {machine()}.

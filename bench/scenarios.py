@@ -42,7 +42,13 @@ def project(ws: Workspace, *args: str) -> list[str]:
 
 
 def side_by_side(
-    name: str, ws: Workspace, ours: list[str], theirs: list[str], repeat: int, target: float, memory: bool = False
+    name: str,
+    ws: Workspace,
+    ours: list[str],
+    theirs: list[str],
+    repeat: int,
+    target: float,
+    memory: bool = False,
 ) -> Result:
     """Alternate the two processes on fresh copies; the ratio of medians must be at most `target`."""
     mine: list[Measured] = []
@@ -116,7 +122,9 @@ def _filled(ws: Workspace) -> Callable[[], None]:
 
 def no_op(ws: Workspace, repeat: int) -> Result:
     """`run --only-missing` with every partition done: start-up and a handful of queries."""
-    ours = measure("no-op run --only-missing", project(ws, "run", "daily_agg", "--only-missing"), repeat, _filled(ws))
+    ours = measure(
+        "no-op run --only-missing", project(ws, "run", "daily_agg", "--only-missing"), repeat, _filled(ws)
+    )
     return Result(ours.label, ours, None, "≤ 0.60 s", ours.seconds <= 0.6)
 
 
@@ -124,8 +132,16 @@ def restatement(ws: Workspace, repeat: int) -> Result:
     """30 days rebuilt inside a filled range, per partition, against a hand-written per-day loop."""
     prepare = _filled(ws)
     first, last = dt.date(1995, 6, 1), dt.date(1995, 6, 30)
-    ours = project(ws, "run", "daily_agg", "--per-partition", "--start", first.isoformat(), "--end", last.isoformat())
-    theirs = [sys.executable, str(ROOT / "bench" / "raw_restatement.py"), str(ws.raw_db), str(first), str(last)]
+    ours = project(
+        ws, "run", "daily_agg", "--per-partition", "--start", first.isoformat(), "--end", last.isoformat()
+    )
+    theirs = [
+        sys.executable,
+        str(ROOT / "bench" / "raw_restatement.py"),
+        str(ws.raw_db),
+        str(first),
+        str(last),
+    ]
     mine = [measure("30-day restatement", ours, 1, prepare) for _ in range(repeat)]
     base = [measure("hand-written", theirs, 1, prepare) for _ in range(repeat)]
     ours_m = Measured("30-day restatement, per partition", tuple(s for m in mine for s in m.samples))

@@ -69,7 +69,9 @@ def ensure_data(scale: str) -> Path:
         partial = path.with_suffix(".partial")
         partial.unlink(missing_ok=True)
         print(f"generating TPC-H scale {scale} into {path} (tpchgen-cli) …", file=sys.stderr)
-        subprocess.run([sys.executable, str(baseline_script("make_tpch.py")), str(partial), scale], check=True)
+        subprocess.run(
+            [sys.executable, str(baseline_script("make_tpch.py")), str(partial), scale], check=True
+        )
         partial.rename(path)
     return path
 
