@@ -11,13 +11,13 @@ from typing import Any
 from sqlglot import exp
 
 from sqlbackfill.compiling.bounds import END, START, Bounds, default_type, guess_kind
+from sqlbackfill.compiling.counts import WINDOWS, counts_query, window_columns
 from sqlbackfill.engines import BoundQuery, Column, EngineAdapter, Statement
 from sqlbackfill.errors import ModelError, SchemaMismatchError, StatementError
 from sqlbackfill.model import WINDOW_PLACEHOLDERS, Model
 from sqlbackfill.partitions import Run, ValuePartitioning
 
 MODEL_ALIAS = "_sqlbackfill_model"
-WINDOWS = "sqlbackfill_windows"  # the parameter(s) holding a range's partition windows
 
 
 class CompiledModel:
@@ -86,8 +86,8 @@ class CompiledModel:
 
     def row_counts(self, lo: int, hi: int) -> BoundQuery:
         """`SELECT partition_key, row_count` for every partition in `[lo, hi)`, empty ones included, in one
-        statement: the partitions' windows, bound as rows (`rows_relation`), LEFT JOINed to the target's
-        rows in the range. The tree is the same for every range: only the bound values change."""
+        statement (see `counts`): the partitions' windows, bound as rows, joined to the target's rows in the
+        range. The tree is the same for every range: only the bound values change."""
         members = self.model.partitioning.members(lo, hi)
         rows: list[tuple[str, ...]]
         if self._by_values:
@@ -96,47 +96,10 @@ class CompiledModel:
         else:
             rows = [(key, *self._window_texts(ordinal)) for ordinal, key in members]
             params = self.bounds.params(lo, hi)
-        params |= self.adapter.rows_params(WINDOWS, self._window_columns, rows)
+        params |= self.adapter.rows_params(WINDOWS, window_columns(self._by_values), rows)
         if self._counts is None:
-            self._counts = self._counts_tree()
+            self._counts = counts_query(self.adapter, self.target, self._partition_ident(), self.bounds)
         return BoundQuery(self._counts, params)
-
-    @property
-    def _window_columns(self) -> list[str]:
-        return ["partition_key"] if self._by_values else ["partition_key", "lo", "hi"]
-
-    def _counts_tree(self) -> exp.Select:
-        target_column = exp.column(self._partition_ident(), table="t")
-        if self._by_values:
-            on: exp.Expr = exp.EQ(
-                this=target_column, expression=self._typed(exp.column("partition_key", table="w"))
-            )
-            inside: exp.Select = exp.select(self._partition_ident()).from_(self.target.copy())
-        else:
-            on = exp.and_(
-                exp.GTE(this=target_column.copy(), expression=self.bounds.cast(exp.column("lo", table="w"))),
-                exp.LT(this=target_column.copy(), expression=self.bounds.cast(exp.column("hi", table="w"))),
-            )
-            # The whole range's filter lets the engine prune the target before the join.
-            inside = (
-                exp.select(self._partition_ident())
-                .from_(self.target.copy())
-                .where(self.bounds.bound_filter(exp.column(self._partition_ident())))
-            )
-        windows = self.adapter.rows_relation(WINDOWS, self._window_columns, "w")
-        count = exp.Count(this=target_column.copy())
-        return (
-            exp.select(exp.column("partition_key", table="w"), exp.alias_(count, "row_count"))
-            .from_(windows)
-            .join(inside.subquery("t"), on=on, join_type="left")
-            .group_by(exp.column("partition_key", table="w"))
-        )
-
-    def _typed(self, value: exp.Expr) -> exp.Expr:
-        """A text value as the partition column's type (text columns take it as it is)."""
-        if self.partition.type.is_type(*exp.DataType.TEXT_TYPES):
-            return value
-        return self.bounds.cast(value)
 
     def _window_texts(self, ordinal: int) -> tuple[str, str]:
         params = self.bounds.params(ordinal, ordinal + 1)

@@ -90,6 +90,8 @@ class EngineAdapter(ABC):
     SUPPORTS_CONCURRENCY: ClassVar[bool] = False
     # The engine accepts `GROUP BY ALL`; where it does not, the compiler rewrites it to positions.
     SUPPORTS_GROUP_BY_ALL: ClassVar[bool] = True
+    # `ASOF JOIN` (each row meets the last window starting before it): row counts by sorted search.
+    SUPPORTS_ASOF_JOIN: ClassVar[bool] = False
     # The dialect's public name, when DIALECT is a subclass that only changes parameter rendering.
     DISPLAY_DIALECT: ClassVar[str | None] = None
 

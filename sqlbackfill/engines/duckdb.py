@@ -26,6 +26,7 @@ class DuckDBAdapter(EngineAdapter):
 
     TYPE = "duckdb"
     DIALECT = "duckdb"
+    SUPPORTS_ASOF_JOIN = True
 
     def __init__(self, target: Any, *, read_only: bool = False) -> None:
         super().__init__(target)
