@@ -43,7 +43,9 @@ def test_the_benchmark_runs_every_scenario_and_writes_results(tmp_path: Path) ->
     )
     assert done.returncode == 0, done.stdout + done.stderr
     table = done.stdout.split("\n\n")[-3]  # the closing table, before "targets met" and "written to"
-    rows = [line for line in table.splitlines() if line.startswith("| ") and not line.startswith("| scenario")]
+    rows = [
+        line for line in table.splitlines() if line.startswith("| ") and not line.startswith("| scenario")
+    ]
     assert [row.split(" | ")[0].removeprefix("| ") for row in rows] == SCENARIOS
     for row in rows:
         cells = row.strip("| ").split(" | ")
