@@ -9,6 +9,7 @@ work; otherwise concurrency 1 would already use both cores of this machine and t
 
 from __future__ import annotations
 
+import datetime as dt
 import tempfile
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from bench.scenarios import Result
 from bench.workload import FIRST_DAY
 
 COLUMNS = "l_shipdate, l_returnflag, l_linestatus, l_shipmode, l_quantity, l_extendedprice, l_discount"
-DAYS = 24
+DAYS = 32
 MODEL = f"""-- partition_by: l_shipdate
 -- grain: day
 -- timezone: UTC
@@ -64,7 +65,7 @@ def _reset(url: str) -> None:
         con.execute("DROP SCHEMA IF EXISTS sqlbackfill CASCADE")
 
 
-def concurrency(master: Path, repeat: int, rows: int = 1_500_000) -> Result:
+def concurrency(master: Path, repeat: int, rows: int = 3_000_000) -> Result:
     """Concurrency 4 must finish at least 1.7× faster than concurrency 1."""
     from tests.behaviour.servers import postgres_server
 
@@ -81,7 +82,7 @@ def concurrency(master: Path, repeat: int, rows: int = 1_500_000) -> Result:
             f'[project]\nmodels = "models"\ndialect = "postgres"\n\n'
             f'[targets.pg]\ntype = "postgres"\nurl = "postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"\n'
         )
-        last = f"1992-01-{1 + DAYS:02d}"
+        last = (FIRST_DAY + dt.timedelta(days=DAYS - 1)).isoformat()
         args = ["run", "--per-partition", "--end", last, "--project", str(root)]
         ones: list[Measured] = []
         fours: list[Measured] = []

@@ -19,7 +19,7 @@ SCENARIOS = [
     "30-day restatement, per partition",
     "status --format json, 100,000 partitions",
     "run --dry-run, 100,000 partitions",
-    "PostgreSQL per partition (24 days), --concurrency 4",
+    "PostgreSQL per partition (32 days), --concurrency 4",
 ]
 
 

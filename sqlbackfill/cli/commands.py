@@ -7,7 +7,6 @@ from pathlib import Path
 
 import click
 from rich.markup import escape
-from rich.table import Table
 
 from sqlbackfill.cli.options import mode_options, project_options, range_options
 from sqlbackfill.cli.output import RunPrinter, consoles, print_plan
@@ -142,6 +141,8 @@ def ls_command(project: str, target: str | None) -> None:
     """List the models: table, partitioning, range and backfill policy, in run order."""
     out, _ = consoles(pipe_width=LS_PIPE_WIDTH)
     session = Session.open(project, target)
+    from rich.table import Table
+
     table = Table("model", "table", "partition_by", "partitioning", "partitions", "range", "backfill", "file")
     for model in session.models:
         lo, hi = model.bounds

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from sqlbackfill.planning import ModelPlan
 from sqlbackfill.running import (
@@ -18,6 +19,9 @@ from sqlbackfill.running import (
     StepRetried,
 )
 from sqlbackfill.running.compile import plural
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
 
 MAX_STEPS_SHOWN = 12
 PIPE_WIDTH = 160
@@ -56,6 +60,15 @@ class RunPrinter:
                 f"in {plural(event.steps, 'step')}"
             )
             if self.err.is_terminal:
+                # Imported here: a run without a terminal (cron, CI, a no-op) never pays for it.
+                from rich.progress import (
+                    BarColumn,
+                    MofNCompleteColumn,
+                    Progress,
+                    TextColumn,
+                    TimeElapsedColumn,
+                )
+
                 self.progress = Progress(
                     TextColumn("  {task.description}"),
                     BarColumn(),

@@ -8,7 +8,6 @@ from collections.abc import Callable
 import click
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Column, Table
 from rich.text import Text
 
 from sqlbackfill.cli.options import project_options, range_options
@@ -87,6 +86,8 @@ def _counts_line(report: ModelStatus) -> Text:
 
 
 def _table(out: Console, report: ModelStatus) -> None:
+    from rich.table import Column, Table
+
     table = Table(
         "key",
         "status",
