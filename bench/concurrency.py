@@ -13,7 +13,7 @@ import datetime as dt
 import tempfile
 from pathlib import Path
 
-from bench.measure import Measured, measure, sqlbackfill
+from bench.measure import interleaved, sqlbackfill
 from bench.scenarios import Result
 from bench.workload import FIRST_DAY
 
@@ -84,17 +84,13 @@ def concurrency(master: Path, repeat: int, rows: int = 3_000_000) -> Result:
         )
         last = (FIRST_DAY + dt.timedelta(days=DAYS - 1)).isoformat()
         args = ["run", "--per-partition", "--end", last, "--project", str(root)]
-        ones: list[Measured] = []
-        fours: list[Measured] = []
-        for _ in range(repeat):
-            ones.append(
-                measure("concurrency 1", sqlbackfill(*args, "--concurrency", "1"), 1, lambda: _reset(url))
-            )
-            fours.append(
-                measure("concurrency 4", sqlbackfill(*args, "--concurrency", "4"), 1, lambda: _reset(url))
-            )
-    one = Measured("PostgreSQL --concurrency 1", tuple(s for m in ones for s in m.samples))
-    four = Measured(
-        f"PostgreSQL per partition ({DAYS} days), --concurrency 4", tuple(s for m in fours for s in m.samples)
-    )
+        four, one = interleaved(
+            (
+                f"PostgreSQL per partition ({DAYS} days), --concurrency 4",
+                sqlbackfill(*args, "--concurrency", "4"),
+            ),
+            ("PostgreSQL --concurrency 1", sqlbackfill(*args, "--concurrency", "1")),
+            repeat,
+            lambda: _reset(url),
+        )
     return Result(four.label, four, one, "speed-up ≥ 1.70× (ratio ≤ 0.59)", one.seconds / four.seconds >= 1.7)

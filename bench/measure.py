@@ -67,6 +67,22 @@ def measure(
     return Measured(label, tuple(samples))
 
 
+def interleaved(
+    first: tuple[str, Sequence[str]],
+    second: tuple[str, Sequence[str]],
+    repeat: int,
+    prepare: Callable[[], None],
+) -> tuple[Measured, Measured]:
+    """Two labelled commands run in turn, `repeat` times each, every run after `prepare()`: drift on a
+    shared machine hits both alike."""
+    samples: tuple[list[Sample], list[Sample]] = ([], [])
+    for _ in range(repeat):
+        for (_, command), taken in zip((first, second), samples, strict=True):
+            prepare()
+            taken.append(run_process(command))
+    return Measured(first[0], tuple(samples[0])), Measured(second[0], tuple(samples[1]))
+
+
 def sqlbackfill(*args: str) -> list[str]:
     """The `sqlbackfill` command, as a user runs it (the package's entry point in this interpreter)."""
     return [sys.executable, "-m", "sqlbackfill", *args]

@@ -83,12 +83,22 @@ class Bounds:
         start, end = partitioning.window(lo, hi)
         return {START: self.value(start), END: self.value(end)}
 
+    def edges(self, lo: int, hi: int) -> list[str]:
+        """The bound texts of partitions `lo` … `hi` (inclusive): partition `o`'s window runs from
+        `edges[o - lo]` to `edges[o - lo + 1]`, each boundary computed once."""
+        partitioning = self.model.partitioning
+        assert isinstance(partitioning, TimePartitioning)
+        return [self.value(partitioning.grid.start(o)) for o in range(lo, hi + 1)]
+
     def value_literal(self, value: str) -> exp.Expr:
         """A `values:` entry as a literal of the column's type (strings stay strings)."""
-        literal = exp.Literal.string(value)
+        return self.typed(exp.Literal.string(value))
+
+    def typed(self, value: exp.Expr) -> exp.Expr:
+        """A text value as the column's type: cast, unless the column holds text."""
         if self.column.type.is_type(*exp.DataType.TEXT_TYPES):
-            return literal
-        return self.cast(literal)
+            return value
+        return self.cast(value)
 
     def filter(self, column: exp.Expr, lo: int, hi: int) -> exp.Expr:
         """The predicate that keeps `column` inside the window of partitions `[lo, hi)`."""

@@ -96,16 +96,13 @@ class CompiledModel:
             rows = [(key,) for _, key in members]
             params: dict[str, Any] = {}
         else:
-            rows = [(key, *self._window_texts(ordinal)) for ordinal, key in members]
-            params = self.bounds.params(lo, hi)
+            edges = self.bounds.edges(lo, hi)
+            rows = [(key, edges[o - lo], edges[o - lo + 1]) for o, key in members]
+            params = {START: edges[0], END: edges[-1]}
         params |= self.adapter.rows_params(WINDOWS, window_columns(self._by_values), rows)
         if self._counts is None:
             self._counts = counts_query(self.adapter, self.target, self._partition_ident(), self.bounds)
         return BoundQuery(self._counts, params)
-
-    def _window_texts(self, ordinal: int) -> tuple[str, str]:
-        params = self.bounds.params(ordinal, ordinal + 1)
-        return params[START], params[END]
 
     # -- helpers --------------------------------------------------------------------------------
     def _windowed(self, name: str, lo: int, hi: int, build: Any) -> Statement:

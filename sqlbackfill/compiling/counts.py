@@ -42,7 +42,7 @@ def counts_query(
     value = exp.column(column.copy(), table="t")
     if by_values or daily_dates:
         key = "partition_key" if by_values else "lo"
-        on: exp.Expr = exp.EQ(this=value, expression=_typed(bounds, exp.column(key, table="w")))
+        on: exp.Expr = exp.EQ(this=value, expression=bounds.typed(exp.column(key, table="w")))
         return _left_counts(windows, rows.subquery("t"), on, exp.Count(this=value.copy()))
     if adapter.SUPPORTS_ASOF_JOIN:
         return _asof_counts(adapter, windows, rows, column, bounds)
@@ -106,10 +106,3 @@ def _asof_counts(
         .from_(windows)
         .join(per_key.subquery("c"), on=on, join_type="left")
     )
-
-
-def _typed(bounds: Bounds, value: exp.Expr) -> exp.Expr:
-    """A text value as the partition column's type (text columns take it as it is)."""
-    if bounds.column.type.is_type(*exp.DataType.TEXT_TYPES):
-        return value
-    return bounds.cast(value)
