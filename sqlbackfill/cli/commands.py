@@ -146,7 +146,7 @@ def ls_command(project: str, target: str | None) -> None:
     table = Table("model", "table", "partition_by", "partitioning", "partitions", "range", "backfill", "file")
     for model in session.models:
         lo, hi = model.bounds
-        count = len(model.partitioning.members(lo, hi))
+        count = model.partitioning.count(lo, hi)
         table.add_row(
             escape(model.name),
             escape(model.table.sql(dialect=model.dialect)),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlbackfill.errors import PartitionKeyError
@@ -37,8 +38,12 @@ class Partitioning(ABC):
         return [key for _, key in self.members(lo, hi)]
 
     @abstractmethod
-    def members(self, lo: int, hi: int) -> list[tuple[int, str]]:
+    def members(self, lo: int, hi: int) -> Sequence[tuple[int, str]]:
         """(ordinal, key) of every partition in `[lo, hi)` that exists."""
+
+    def count(self, lo: int, hi: int) -> int:
+        """How many partitions of `[lo, hi)` exist."""
+        return len(self.members(lo, hi))
 
     @abstractmethod
     def select(self, start: str | None, end: str | None, bounds: Run) -> Selection:
@@ -59,6 +64,7 @@ class TimePartitioning(Partitioning):
         self.grid = TimeGrid(grain, timezone)
         self.grain = grain
         self.timezone = timezone
+        self._members: dict[Run, tuple[tuple[int, str], ...]] = {}
 
     @property
     def label(self) -> str:
@@ -67,8 +73,20 @@ class TimePartitioning(Partitioning):
     def key(self, ordinal: int) -> str:
         return self.grid.key(ordinal)
 
-    def members(self, lo: int, hi: int) -> list[tuple[int, str]]:
-        return self.grid.members(lo, hi)
+    def members(self, lo: int, hi: int) -> Sequence[tuple[int, str]]:
+        # A run asks for the same range several times (plan, steps, row counts); keys cost ~1 µs each.
+        # The most recently used ranges are kept (dicts keep insertion order).
+        found = self._members.pop((lo, hi), None)
+        if found is None:
+            found = tuple(self.grid.members(lo, hi))
+            if len(self._members) >= 8:
+                del self._members[next(iter(self._members))]
+        self._members[(lo, hi)] = found
+        return found
+
+    def count(self, lo: int, hi: int) -> int:
+        # Only a day can be skipped (Pacific/Apia, 2011-12-30): other grains count without their keys.
+        return len(self.members(lo, hi)) if self.grain is Grain.DAY else max(0, hi - lo)
 
     def window(self, lo: int, hi: int) -> tuple[dt.datetime, dt.datetime]:
         """The instants `[start, end)` covered by partitions `[lo, hi)`."""
@@ -156,8 +174,11 @@ class ValuePartitioning(Partitioning):
     def key(self, ordinal: int) -> str:
         return self.values[ordinal]
 
-    def members(self, lo: int, hi: int) -> list[tuple[int, str]]:
+    def members(self, lo: int, hi: int) -> Sequence[tuple[int, str]]:
         return [(o, self.values[o]) for o in range(max(lo, 0), min(hi, len(self.values)))]
+
+    def count(self, lo: int, hi: int) -> int:
+        return max(0, min(hi, len(self.values)) - max(lo, 0))
 
     def index(self, value: str, what: str) -> int:
         """The ordinal of a value, or an error listing the values."""

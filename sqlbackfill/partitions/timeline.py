@@ -18,6 +18,7 @@ from sqlbackfill.errors import PartitionKeyError
 UTC = dt.UTC
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=UTC)
 HOUR = dt.timedelta(hours=1)
+_HOURS = [f"{hour:02d}" for hour in range(24)]
 
 
 class Grain(StrEnum):
@@ -134,26 +135,20 @@ class TimeGrid:
 
     def _hour_keys(self, lo: int, hi: int) -> list[str]:
         """The keys of hours `[lo, hi)`, as `key()` gives them, fast enough for 100,000 hours: the offset is
-        looked up once per stretch of 24 hours that shares it (hour by hour only across a clock change),
-        and keys are assembled from a date prefix and an hour instead of formatting each instant."""
+        looked up once per local day that keeps it (hour by hour only across a clock change), and a
+        day's keys are its date, an hour and the offset text put together."""
         keys: list[str] = []
-        texts: dict[dt.timedelta | None, str] = {}
         ordinal = lo
         while ordinal < hi:
-            stop = min(hi, ordinal + 24)
             first = self.start(ordinal).astimezone(self.zone)
             offset = first.utcoffset()
+            stop = min(hi, ordinal + 24 - first.hour)  # to the end of this local day
             if offset != self.start(stop - 1).astimezone(self.zone).utcoffset():
                 stop = ordinal + 1  # a clock change inside: this hour alone
-            text = texts.get(offset) or texts.setdefault(offset, f":{first.minute:02d}{offset_text(offset)}")
-            day, hour = first.date(), first.hour
-            prefix = f"{day.isoformat()}T"
-            for _ in range(stop - ordinal):
-                keys.append(f"{prefix}{hour:02d}{text}")
-                hour += 1
-                if hour == 24:
-                    day, hour = day + dt.timedelta(days=1), 0
-                    prefix = f"{day.isoformat()}T"
+            prefix = f"{first.date().isoformat()}T"
+            suffix = f":{first.minute:02d}{offset_text(offset)}"
+            hours = _HOURS[first.hour : first.hour + stop - ordinal]
+            keys.extend([f"{prefix}{hour}{suffix}" for hour in hours])
             ordinal = stop
         return keys
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from sqlbackfill.errors import UsageError
@@ -96,7 +96,7 @@ class ModelPlan:
     @property
     def partitions(self) -> int:
         """How many partitions the steps cover (days a zone skips not counted)."""
-        return sum(len(self.model.partitioning.members(lo, hi)) for lo, hi in self.runs)
+        return sum(self.model.partitioning.count(lo, hi) for lo, hi in self.runs)
 
 
 def plan_model(
@@ -104,17 +104,18 @@ def plan_model(
     selection: Run,
     mode: Mode,
     filters: Filters,
-    status_of_key: Callable[[str], str] | None = None,
+    statuses: Mapping[str, str] | None = None,
     notes: tuple[str, ...] = (),
 ) -> ModelPlan:
-    """Pick the partitions of `selection` the filters want and group them into steps."""
+    """Pick the partitions of `selection` the filters want and group them into steps. `statuses` holds
+    the recorded partitions' status by key (a key it lacks is missing); filters need it."""
     lo, hi = selection
     members = model.partitioning.members(lo, hi)
     if filters.active:
-        if status_of_key is None:
+        if statuses is None:
             raise ValueError("filters need partition statuses")
         wanted = filters.wanted()
-        runs = runs_of(o for o, key in members if status_of_key(key) in wanted)
+        runs = runs_of(o for o, key in members if statuses.get(key, "missing") in wanted)
     else:
         runs = runs_of(o for o, _ in members)
     steps = chunk(runs, mode.step_size)

@@ -60,14 +60,14 @@ class Runner:
                 continue
             model = chosen.model
             mode = resolve_mode(model, request.single_run, request.per_partition, request.batch_size)
-            lookup = None
+            statuses = None
             if request.filters.active:
                 records = state.records(model.name) if state is not None else {}
-                lookup = lambda key, r=records, fp=model.fingerprint: status_of(r.get(key), fp).value  # noqa: E731
+                statuses = {key: status_of(r, model.fingerprint) for key, r in records.items()}
             notes = model.notes + chosen.selection.notes
             for note in notes:
                 self.emit(Note(note, model.name))
-            plans.append(plan_model(model, chosen.selection.run, mode, request.filters, lookup, notes))
+            plans.append(plan_model(model, chosen.selection.run, mode, request.filters, statuses, notes))
         return plans
 
     def run(self, request: RunRequest) -> RunReport:

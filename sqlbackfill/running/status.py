@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TypedDict
 
 from sqlbackfill.model import Model
 from sqlbackfill.partitions import Run
@@ -14,27 +16,18 @@ from sqlbackfill.state import PartitionRecord, PartitionStatus, status_of
 from sqlbackfill.state.leases import LeaseStore
 
 STATUSES = tuple(s.value for s in PartitionStatus)
+MISSING, RUNNING = PartitionStatus.MISSING.value, PartitionStatus.RUNNING.value
 
 
-@dataclass(frozen=True)
-class PartitionView:
-    """One partition in a status report."""
+class PartitionView(TypedDict):
+    """One partition in a status report, in its public JSON shape (a plain dict: a report may hold
+    100,000 of them, and JSON encodes them as they are)."""
 
     key: str
     status: str
     rows: int | None
     error: str | None
     updated_at: str | None
-
-    def as_json(self) -> dict[str, object]:
-        """The public JSON shape of a partition."""
-        return {
-            "key": self.key,
-            "status": self.status,
-            "rows": self.rows,
-            "error": self.error,
-            "updated_at": self.updated_at,
-        }
 
 
 @dataclass
@@ -51,7 +44,7 @@ class ModelStatus:
         """The public JSON shape of a model's status."""
         return {
             "name": self.model.name,
-            "partitions": [p.as_json() for p in self.partitions],
+            "partitions": self.partitions,
             "counts": dict(self.counts),
         }
 
@@ -106,25 +99,41 @@ def model_status(
     report = ModelStatus(model, notes=notes)
     leased = intersect([run], running or [])
     members = model.partitioning.members(*run)
+    texts: dict[dt.datetime | None, str | None] = {}  # a run's partitions share one `updated_at`
+    fingerprint = model.fingerprint
+    views = report.partitions
+    found = 0
     for ordinal, key in members:
         record = records.get(key)
-        if leased and any(lo <= ordinal < hi for lo, hi in leased):
-            status = PartitionStatus.RUNNING.value
+        if record is None:
+            view: PartitionView = {
+                "key": key,
+                "status": MISSING,
+                "rows": None,
+                "error": None,
+                "updated_at": None,
+            }
         else:
-            status = status_of(record, model.fingerprint).value
-        report.counts[status] += 1
-        report.partitions.append(
-            PartitionView(
-                key,
-                status,
-                record.rows if record else None,
-                record.error if record else None,
-                _iso(record.updated_at) if record else None,
-            )
-        )
-    whole = tuple(run) == tuple(model.bounds)
-    all_keys = {key for _, key in members} if whole else set(model.partitioning.keys(*model.bounds))
-    report.orphans = sum(1 for key in records if key not in all_keys)
+            found += 1
+            updated_at = texts.get(record.updated_at, "")
+            if updated_at == "":
+                updated_at = texts[record.updated_at] = _iso(record.updated_at)
+            view = {
+                "key": key,
+                "status": status_of(record, fingerprint)._value_,  # `.value` is a slow property
+                "rows": record.rows,
+                "error": record.error,
+                "updated_at": updated_at,
+            }
+        if leased and any(lo <= ordinal < hi for lo, hi in leased):
+            view["status"] = RUNNING
+        views.append(view)
+    report.counts.update(Counter(view["status"] for view in views))
+    if tuple(run) == tuple(model.bounds):
+        report.orphans = len(records) - found
+    else:
+        all_keys = set(model.partitioning.keys(*model.bounds))
+        report.orphans = sum(1 for key in records if key not in all_keys)
     return report
 
 

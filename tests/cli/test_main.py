@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,7 +14,9 @@ import pytest
 from sqlbackfill import __version__
 from sqlbackfill.running import Runner
 from tests.cli.helpers import (
+    JANUARY,
     UPSTREAM,
+    UPSTREAM_ORACLE,
     assert_traceback,
     assert_usage_error,
     invoke,
@@ -170,3 +175,27 @@ def test_the_warehouse_is_usable_after_an_error(demo_project: Path) -> None:
 def test_click_usage_errors_are_one_error_line(demo_project: Path, args: list[str]) -> None:
     result = invoke(*args, "--project", demo_project)
     assert_usage_error(result)
+
+
+# -- the console entry point (a real process: it leaves with os._exit after flushing) ------------------------
+def _process(*args: object) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "sqlbackfill", *map(str, args)], capture_output=True, text=True, timeout=120
+    )
+
+
+def test_entry_point_flushes_all_output_and_keeps_exit_codes(demo_project: Path) -> None:
+    built = _process("run", "--project", demo_project, UPSTREAM, "--end", "2026-01-31")
+    assert built.returncode == 0, built.stderr
+    assert built.stdout.rstrip().splitlines()[-1].endswith("31 materialized, 0 failed")
+    status = _process("status", "--project", demo_project, UPSTREAM, "--format", "json")
+    assert status.returncode == 0, status.stderr
+    (model,) = json.loads(status.stdout)["models"]  # the whole document arrived, it parses
+    assert [p["key"] for p in model["partitions"] if p["status"] == "materialized"] == JANUARY
+    unknown = _process("status", "--project", demo_project, "nosuch")
+    assert unknown.returncode == 2
+    assert unknown.stderr.startswith("error: unknown model 'nosuch'")
+    assert _process("--version").stdout.strip() == f"sqlbackfill, version {__version__}"
+    # The writer's file was closed before the process left: a fresh connection sees every row.
+    oracle = query(demo_project, f"SELECT count(*) FROM ({UPSTREAM_ORACLE})")
+    assert query(demo_project, f"SELECT count(*) FROM {UPSTREAM}") == oracle

@@ -523,3 +523,48 @@ def test_values_start_after_end_in_header_order_is_an_error() -> None:
         VALUES.select("br", "jp", ALL)
     assert "br" in str(caught.value) and "jp" in str(caught.value)
     assert VALUES.keys(*VALUES.select("jp", "br", ALL).run) == ["jp", "de", "br"]
+
+
+# -- counts and the members cache ----------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "partitioning",
+    [
+        pytest.param(TimePartitioning(Grain.HOUR, "America/New_York"), id="hour-new-york"),
+        pytest.param(TimePartitioning(Grain.DAY, "Pacific/Apia"), id="day-apia-skipped-day"),
+        pytest.param(TimePartitioning(Grain.WEEK, "UTC"), id="week"),
+        pytest.param(TimePartitioning(Grain.MONTH, "Asia/Tokyo"), id="month"),
+        pytest.param(ValuePartitioning(("us", "jp", "de")), id="values"),
+    ],
+)
+def test_count_is_the_number_of_existing_members(partitioning: Partitioning) -> None:
+    if isinstance(partitioning, TimePartitioning):
+        centre = partitioning.grid.ordinal_at(utc(2011, 12, 30, 12))
+        runs = [
+            (centre - 40, centre + 40),
+            (centre, centre + 1),
+            (centre + 5, centre + 5),
+            (centre + 3, centre),
+        ]
+    else:
+        runs = [(0, 3), (-2, 2), (1, 10), (2, 1)]
+    for lo, hi in runs:
+        assert partitioning.count(lo, hi) == len(partitioning.members(lo, hi)), (lo, hi)
+
+
+def test_apia_count_leaves_out_the_skipped_day() -> None:
+    days = TimePartitioning(Grain.DAY, "Pacific/Apia")
+    lo = dt.date(2011, 12, 29).toordinal()
+    assert days.count(lo, lo + 3) == 2
+
+
+def test_members_cache_keeps_answers_right_past_its_size() -> None:
+    """Cached ranges are evicted oldest first; every answer equals a fresh computation."""
+    hours = TimePartitioning(Grain.HOUR, "Australia/Lord_Howe")
+    first = hours.grid.ordinal_at(utc(2026, 4, 4, 0))
+    ranges = [(first + i, first + i + 30) for i in range(20)] + [
+        (first, first + 30),
+        (first + 19, first + 49),
+    ]
+    for lo, hi in ranges * 2:
+        assert list(hours.members(lo, hi)) == hours.grid.members(lo, hi)
+        assert hours.members(lo, hi) is hours.members(lo, hi)
