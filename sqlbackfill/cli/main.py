@@ -150,7 +150,10 @@ def main() -> None:
         code = _exit_code(stop.code)
     # Every connection is closed and every transaction settled by now (`cli` returns only after its
     # `finally` blocks ran). What remains is the interpreter tearing down sqlglot's and the drivers'
-    # modules, ~0.1 s on every command: flush what was written and leave without it.
+    # modules, ~0.1 s on every command: flush what was written and leave without it, unless a profiler
+    # or coverage tracer is watching (they write their results at exit).
+    if sys.getprofile() is not None or sys.gettrace() is not None:
+        sys.exit(code)
     logging.shutdown()  # drivers may have attached handlers
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(OSError):  # a closed pipe (`| head`)
