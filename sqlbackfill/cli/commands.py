@@ -11,6 +11,7 @@ from rich.markup import escape
 from sqlbackfill.cli.options import mode_options, project_options, range_options
 from sqlbackfill.cli.output import RunPrinter, consoles, print_plan
 from sqlbackfill.errors import UsageError
+from sqlbackfill.model import select_models, upstream_of
 from sqlbackfill.planning import Filters
 from sqlbackfill.running import Runner, RunRequest, Session
 from sqlbackfill.running.claims import unlock
@@ -76,9 +77,12 @@ def run_command(
     lease_ttl: int,
     concurrency: int,
 ) -> None:
-    """Backfill MODELS (all when none are named) over --start..--end.
+    """Backfill MODELS (all when none are named) over --start..--end, upstream models first.
 
-    Exit 0 when every partition is done, 1 when one failed, 2 on bad input (nothing written)."""
+    MODELS are selectors: `name`, `name+` (and everything downstream), `+name` (and everything upstream),
+    `tag:x`; several add up. A partition whose upstream partitions are not materialized (and not built in
+    this run) waits. Exit 0 when every partition is done, 1 when one failed or waits, 2 on bad input
+    (nothing written)."""
     out, err = consoles()
     printer = RunPrinter(out, err)
     session = Session.open(project, target)
@@ -136,17 +140,31 @@ def compile_command(
 
 
 @click.command("ls")
+@click.argument("models", nargs=-1)
 @project_options
-def ls_command(project: str, target: str | None) -> None:
-    """List the models: table, partitioning, range and backfill policy, in run order."""
+def ls_command(models: tuple[str, ...], project: str, target: str | None) -> None:
+    """List MODELS (all when none are named; selectors as in `run`): table, partitioning, range, backfill
+    policy, the models each one reads and its tags, in run order."""
     out, _ = consoles(pipe_width=LS_PIPE_WIDTH)
     session = Session.open(project, target)
     from rich.table import Table
 
-    table = Table("model", "table", "partition_by", "partitioning", "partitions", "range", "backfill", "file")
-    for model in session.models:
+    table = Table(
+        "model",
+        "table",
+        "partition_by",
+        "partitioning",
+        "partitions",
+        "range",
+        "backfill",
+        "reads",
+        "tags",
+        "file",
+    )
+    for model in select_models(session.models, models):
         lo, hi = model.bounds
         count = model.partitioning.count(lo, hi)
+        reads = ", ".join(up.name for up in upstream_of(model, session.models))
         table.add_row(
             escape(model.name),
             escape(model.table.sql(dialect=model.dialect)),
@@ -155,6 +173,8 @@ def ls_command(project: str, target: str | None) -> None:
             str(count),
             escape(model.partitioning.describe_range(model.bounds)),
             str(model.policy),
+            escape(reads + (f" (lookback {model.lookback})" if model.lookback and reads else "")),
+            escape(", ".join(model.tags)),
             escape(model.display_path),
         )
     out.print(table)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 from rich.markup import escape
 
-from sqlbackfill.planning import ModelPlan
+from sqlbackfill.planning import ModelPlan, describe
 from sqlbackfill.running import (
     Event,
     ModelFinished,
@@ -117,6 +117,8 @@ class RunPrinter:
         line = f"run {report.run_id}: {report.succeeded} materialized, {report.failed} failed"
         if report.skipped:
             line += f", {report.skipped} skipped"
+        if report.waiting:
+            line += f", {report.waiting} waiting on upstream partitions"
         self.out.print(line)
 
 
@@ -131,6 +133,8 @@ def print_plan(out: Console, plans: list[ModelPlan]) -> None:
             f"[bold]{escape(model.name)}[/] ({escape(model.partitioning.label)}), {plan.mode}: "
             f"{plural(plan.partitions, 'partition')} in {plural(len(steps), 'step')}"
         )
+        for wait in plan.waiting:
+            out.print(f"  waiting: {escape(describe(model, wait))}")
         for number, (lo, hi) in enumerate(steps[:MAX_STEPS_SHOWN], start=1):
             keys = model.partitioning.keys(lo, hi)
             out.print(f"  step {number}: {escape(_span(keys))} ({plural(len(keys), 'partition')})")

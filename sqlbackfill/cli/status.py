@@ -20,9 +20,10 @@ COLOURS = {
     "failed": "red",
     "stale": "yellow",
     "running": "blue",
+    "waiting": "magenta",
 }
 # A coarse cell shows the worst status inside it.
-SEVERITY = {"materialized": 0, "missing": 1, "stale": 2, "running": 3, "failed": 4}
+SEVERITY = {"materialized": 0, "missing": 1, "waiting": 2, "stale": 3, "running": 4, "failed": 5}
 MAX_ROWS = 40
 CELL = "■"
 ERROR_WIDTH = 100
@@ -48,7 +49,9 @@ def status_command(
     end: str | None,
     output_format: str,
 ) -> None:
-    """Partition health of MODELS (all when none are named): materialized, missing, failed, stale, running.
+    """Partition health of MODELS (all when none are named): materialized, missing, failed, stale, running,
+    waiting (on upstream partitions that are not materialized). MODELS are selectors: `name`, `name+`
+    (and downstream), `+name` (and upstream), `tag:x`.
 
     Read-only: it never creates the warehouse or its tables, and exits 0 whatever the partitions' health."""
     out, err = consoles()
@@ -103,10 +106,20 @@ def _table(out: Console, report: ModelStatus) -> None:
             Text(p["status"], style=COLOURS[p["status"]]),
             "" if p["rows"] is None else str(p["rows"]),
             p["updated_at"] or "",
-            escape(p["error"] or ""),
+            escape(p["error"] or _waiting_text(p)),
         )
     out.print(table)
     out.print(_counts_line(report))
+
+
+def _waiting_text(p: PartitionView) -> str:
+    """`waiting on daily 2026-01-03, 2026-01-04` (the table's error column)."""
+    parts = []
+    for wait in p.get("waiting_on", []):
+        keys = wait["keys"]
+        shown = ", ".join(keys) if len(keys) <= 3 else f"{keys[0]} … {keys[-1]} ({len(keys)})"
+        parts.append(f"{wait['model']} {shown}")
+    return f"waiting on {'; '.join(parts)}" if parts else ""
 
 
 def _grid(out: Console, report: ModelStatus) -> None:

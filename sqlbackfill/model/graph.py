@@ -1,4 +1,4 @@
-"""Run order: a model that reads another model's table runs after it."""
+"""The model graph: a model reads another's table (or names it in `depends_on`) and runs after it."""
 
 from __future__ import annotations
 
@@ -9,8 +9,10 @@ from sqlbackfill.model.model import Model
 
 
 def upstream_of(model: Model, models: Sequence[Model]) -> list[Model]:
-    """The models whose tables `model` reads: an unqualified name is in the home schema; where that is
-    unknown, the schema must match when the reference names one."""
+    """The models whose tables `model` reads, then those its `depends_on` names (case-insensitively).
+
+    An unqualified table name is in the home schema; where that is unknown, the schema must match when the
+    reference names one."""
     found = []
     for other in models:
         if other is model:
@@ -21,7 +23,48 @@ def upstream_of(model: Model, models: Sequence[Model]) -> list[Model]:
             if ref_table == table and (ref_schema is None or ref_schema == schema):
                 found.append(other)
                 break
+    if model.depends_on:
+        by_name = {m.name.lower(): m for m in models}
+        for name in model.depends_on:
+            named = by_name.get(name.lower())
+            if named is not None and named.name != model.name and not any(f is named for f in found):
+                found.append(named)
     return found
+
+
+def downstream_of(model: Model, models: Sequence[Model]) -> list[Model]:
+    """The models that read `model` directly (by SQL or `depends_on`), in the order of `models`."""
+    return [m for m in models if any(u.name == model.name for u in upstream_of(m, models))]
+
+
+def ancestors(model: Model, models: Sequence[Model]) -> list[Model]:
+    """Every model `model` reads, directly or through others, in the order of `models`; not itself."""
+    parents = {m.name: [u.name for u in upstream_of(m, models)] for m in models}
+    start = [u.name for u in upstream_of(model, models)]
+    return _reachable(model, models, start, parents)
+
+
+def descendants(model: Model, models: Sequence[Model]) -> list[Model]:
+    """Every model that reads `model`, directly or through others, in the order of `models`; not itself."""
+    children: dict[str, list[str]] = {m.name: [] for m in models}
+    for reader in models:
+        for parent in upstream_of(reader, models):
+            children[parent.name].append(reader.name)
+    return _reachable(model, models, children.get(model.name, []), children)
+
+
+def _reachable(
+    model: Model, models: Sequence[Model], start: list[str], edges: dict[str, list[str]]
+) -> list[Model]:
+    """The models reached from `start` along `edges` (names), in the order of `models`, without `model`."""
+    seen: set[str] = set()
+    todo = list(start)
+    while todo:
+        name = todo.pop()
+        if name not in seen:
+            seen.add(name)
+            todo.extend(edges.get(name, []))
+    return [m for m in models if m.name in seen and m.name != model.name]
 
 
 def in_run_order(models: Sequence[Model]) -> list[Model]:

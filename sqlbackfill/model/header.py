@@ -7,7 +7,19 @@ from dataclasses import dataclass, field
 
 from sqlbackfill.errors import ModelError
 
-HEADER_KEYS = ("name", "partition_by", "grain", "values", "start", "end", "timezone", "backfill")
+HEADER_KEYS = (
+    "name",
+    "partition_by",
+    "grain",
+    "values",
+    "start",
+    "end",
+    "timezone",
+    "backfill",
+    "depends_on",
+    "tags",
+    "lookback",
+)
 GRAINS = ("hour", "day", "week", "month", "year")
 # Keys whose change alters what a model writes: part of its fingerprint (start/end/backfill are not).
 DATA_KEYS = ("partition_by", "grain", "timezone", "values")
@@ -15,6 +27,8 @@ DATA_KEYS = ("partition_by", "grain", "timezone", "values")
 TIME_DEFAULTS = {"grain": "day", "timezone": "UTC"}
 _LINE = re.compile(r"--\s*([A-Za-z_][A-Za-z0-9_-]*)\s*:(.*)")
 _BATCH = re.compile(r"batch\s*\(\s*(-?\d+)\s*\)", re.IGNORECASE)
+_INTEGER = re.compile(r"-?[0-9]+")
+_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 
 
 @dataclass(frozen=True)
@@ -68,18 +82,55 @@ class Header:
 
     def values(self) -> tuple[str, ...] | None:
         """The `values:` list, or None for a time-partitioned model."""
-        raw = self.get("values")
-        if raw is None:
+        if self.get("values") is None:
             return None
-        values = tuple(v.strip() for v in raw.split(","))
-        if not values or any(not v for v in values):
-            raise self.error("values", f"values '{raw}' has an empty entry; write them like `us, jp, eu`")
+        return self._list("values", "value", "us, jp, eu", fold=False)
+
+    def depends_on(self) -> tuple[str, ...]:
+        """The `depends_on:` model names (upstream models sqlglot cannot see), as written."""
+        return self._list("depends_on", "depends_on model", "daily, orders", fold=True)
+
+    def tags(self) -> tuple[str, ...]:
+        """The `tags:` list, as written (they match case-insensitively)."""
+        tags = self._list("tags", "tag", "daily, finance", fold=True)
+        for tag in tags:
+            if not _TAG.fullmatch(tag):
+                raise self.error("tags", f"tag '{tag}' is not one word; use letters, digits, `_`, `-` or `.`")
+        return tags
+
+    def lookback(self) -> int:
+        """The `lookback:` count of previous upstream partitions a partition also reads (0 when absent)."""
+        raw = self.get("lookback")
+        if raw is None:
+            return 0
+        text = raw.strip()
+        if not _INTEGER.fullmatch(text):
+            raise self.error(
+                "lookback",
+                f"lookback '{text}' is not a whole number of partitions; write e.g. `-- lookback: 2`",
+            )
+        count = int(text)
+        if count < 0:
+            raise self.error(
+                "lookback", f"lookback must be 0 or more, got {count}; write e.g. `-- lookback: 2`"
+            )
+        return count
+
+    def _list(self, key: str, noun: str, example: str, *, fold: bool) -> tuple[str, ...]:
+        """A comma-separated key: no empty entry, none twice (compared case-insensitively when `fold`)."""
+        raw = self.get(key)
+        if raw is None:
+            return ()
+        items = tuple(v.strip() for v in raw.split(","))
+        if any(not v for v in items):
+            raise self.error(key, f"{key} '{raw}' has an empty entry; write them like `{example}`")
         seen: set[str] = set()
-        for value in values:
-            if value in seen:
-                raise self.error("values", f"value '{value}' is listed twice; keep one")
-            seen.add(value)
-        return values
+        for item in items:
+            folded = item.lower() if fold else item
+            if folded in seen:
+                raise self.error(key, f"{noun} '{item}' is listed twice; keep one")
+            seen.add(folded)
+        return items
 
     def fingerprint_part(self) -> str:
         """The data-changing keys, normalised, for the fingerprint."""

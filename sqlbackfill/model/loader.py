@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
 from sqlglot import exp
 from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 
-from sqlbackfill.errors import ConfigError, ModelError, UsageError
+from sqlbackfill.errors import ConfigError, ModelError
 from sqlbackfill.model.graph import in_run_order
 from sqlbackfill.model.model import Model, build_model
 
@@ -34,23 +33,8 @@ def load_models(
             raise ModelError(shown, None, "is not UTF-8 text; save it as UTF-8") from None
         models.append(replace(build_model(path, text, dialect, moment, shown), home_schema=home))
     _check_unique(models)
+    _check_depends_on(models)
     return in_run_order(models)
-
-
-def select_models(models: Sequence[Model], names: Sequence[str]) -> list[Model]:
-    """The named models (all when none are named), keeping run order; unknown names list the known ones."""
-    if not names:
-        return list(models)
-    by_name = {m.name: m for m in models}
-    lowered = {m.name.lower(): m for m in models}
-    wanted: set[str] = set()
-    for name in names:
-        model = by_name.get(name) or lowered.get(name.lower())
-        if model is None:
-            known = ", ".join(sorted(by_name)) or "none"
-            raise UsageError(f"unknown model '{name}' (models: {known}); check `sqlbackfill ls`")
-        wanted.add(model.name)
-    return [m for m in models if m.name in wanted]
 
 
 def _normalized_schema(schema: str | None, dialect: str) -> str | None:
@@ -89,3 +73,23 @@ def _check_unique(models: list[Model]) -> None:
                 f"{other.display_path}; give one of them another `name:` header",
             )
         tables[model.table_ref] = model
+
+
+def _check_depends_on(models: list[Model]) -> None:
+    """Every `depends_on` entry names another model of the project (case-insensitively)."""
+    names = {m.name.lower() for m in models}
+    known = ", ".join(sorted(m.name for m in models))
+    for model in models:
+        line = model.header.line("depends_on")
+        for name in model.depends_on:
+            if name.lower() == model.name.lower():
+                raise ModelError(
+                    model.display_path, line, f"depends_on '{name}' is this model itself; drop it"
+                )
+            if name.lower() not in names:
+                raise ModelError(
+                    model.display_path,
+                    line,
+                    f"depends_on '{name}' is not a model of this project (models: {known}); "
+                    "fix the name or drop it",
+                )

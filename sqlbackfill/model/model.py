@@ -36,6 +36,9 @@ class Model:
     notes: tuple[str, ...] = ()
     # The schema an unqualified table lands in on the target (DuckDB `main`), normalised; None: unknown.
     home_schema: str | None = None
+    depends_on: tuple[str, ...] = ()  # upstream model names from `-- depends_on:`, as written
+    tags: tuple[str, ...] = ()  # as written; they match case-insensitively
+    lookback: int = 0  # a partition also reads this many previous upstream partitions
 
     @property
     def is_time(self) -> bool:
@@ -78,6 +81,9 @@ def build_model(
         fingerprint=fingerprint(query, header, dialect),
         header=header,
         notes=notes,
+        depends_on=header.depends_on(),
+        tags=header.tags(),
+        lookback=header.lookback(),
     )
 
 
@@ -140,7 +146,7 @@ def _fold(name: str, dialect: str) -> str:
 def _partitioning(header: Header, now: dt.datetime) -> tuple[Partitioning, Run, tuple[str, ...]]:
     values = header.values()
     if values is not None:
-        for key in ("grain", "start", "end", "timezone"):
+        for key in ("grain", "start", "end", "timezone", "lookback"):
             if header.get(key) is not None:
                 raise header.error(
                     key, f"`{key}` applies to time grains; a `values` model takes only its values"

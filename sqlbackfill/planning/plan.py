@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 
 from sqlbackfill.errors import UsageError
 from sqlbackfill.model import Model
 from sqlbackfill.partitions import Run
-from sqlbackfill.partitions.ranges import chunk, count, runs_of
+from sqlbackfill.partitions.ranges import chunk, count, intersect, normalize, runs_of, subtract
+from sqlbackfill.planning.deps import Waiting, waiting_runs
 
 PER_PARTITION = "per_partition"
 SINGLE_RUN = "single_run"
@@ -92,11 +93,25 @@ class ModelPlan:
     runs: list[Run]
     steps: list[Run]
     notes: tuple[str, ...] = field(default=())
+    waiting: tuple[Waiting, ...] = field(default=())  # left out: upstream partitions are not ready
 
     @property
     def partitions(self) -> int:
         """How many partitions the steps cover (days a zone skips not counted)."""
         return sum(self.model.partitioning.count(lo, hi) for lo, hi in self.runs)
+
+    @property
+    def waiting_partitions(self) -> int:
+        """How many selected partitions wait on upstream ones."""
+        return sum(self.model.partitioning.count(lo, hi) for lo, hi in waiting_runs(self.waiting))
+
+    def with_dependencies(self, also: Sequence[Run], waits: Sequence[Waiting]) -> ModelPlan:
+        """This plan plus the selected partitions in `also` (their upstream is rebuilt in this run), minus
+        the partitions that wait on upstream ones; steps regrouped."""
+        extra = intersect(normalize(also), [self.selection])
+        added = runs_of(o for lo, hi in extra for o, _ in self.model.partitioning.members(lo, hi))
+        runs = subtract(normalize([*self.runs, *added]), waiting_runs(waits))
+        return replace(self, runs=runs, steps=chunk(runs, self.mode.step_size), waiting=tuple(waits))
 
 
 def plan_model(

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 
 from sqlbackfill.engines import EngineAdapter
-from sqlbackfill.errors import WarehouseLockedError
+from sqlbackfill.errors import UsageError, WarehouseLockedError
 from sqlbackfill.model import select_models
 from sqlbackfill.partitions.ranges import chunk, normalize, subtract
 from sqlbackfill.planning import ModelPlan
@@ -53,7 +53,10 @@ def claim_plans(
 
 def unlock(session: Session, name: str) -> int:
     """Drop every lease of the named model (after a crash on another host): how many there were."""
-    (chosen,) = select_models(session.models, [name])
+    found = select_models(session.models, [name])
+    if len(found) != 1:
+        raise UsageError(f"unlock takes one model name, not the selector '{name}'; name the model")
+    chosen = found[0]
     adapter, _ = session.connect()
     try:
         leases = LeaseStore(adapter, run_id="")

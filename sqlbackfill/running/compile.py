@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from sqlbackfill.compiling import compile_model
-from sqlbackfill.errors import EngineError, StatementError
+from sqlbackfill.errors import EngineError, StatementError, UsageError
+from sqlbackfill.model import downstream_of
 from sqlbackfill.planning import Filters, plan_model, resolve_mode
 from sqlbackfill.running.session import Session
 from sqlbackfill.running.steps import status_statements
@@ -19,7 +20,10 @@ def compile_steps(
     batch_size: int | None,
 ) -> list[str]:
     """Lines of SQL (with `--` comments) for every step of MODEL over the selection."""
-    (chosen,) = session.select([name], start, end)
+    selected = session.select([name], start, end)
+    if len(selected) != 1:
+        raise UsageError(f"compile takes one model name, not the selector '{name}'; name the model")
+    (chosen,) = selected
     model = chosen.model
     assert chosen.selection is not None
     mode = resolve_mode(model, single_run, per_partition, batch_size)
@@ -29,6 +33,7 @@ def compile_steps(
             f"{session.target.name}: the warehouse does not exist yet; compile describes the model's query "
             "there, so create it first (e.g. `sqlbackfill init DIR` for the demo)"
         )
+    readers = downstream_of(model, session.models)
     adapter, state = session.connect(read_only=True)
     try:
         try:
@@ -55,7 +60,7 @@ def compile_steps(
             statements = [
                 compiled.delete(lo, hi),
                 compiled.insert(lo, hi),
-                *status_statements(compiled, state, lo, hi),
+                *status_statements(compiled, state, lo, hi, readers=readers),
             ]
             lines.extend(f"{s.display(adapter)};" for s in statements)
             lines.append("COMMIT;")

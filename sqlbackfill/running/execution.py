@@ -6,14 +6,16 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from sqlbackfill.compiling import CompiledModel
 from sqlbackfill.engines import EngineAdapter
 from sqlbackfill.errors import StatementError
 from sqlbackfill.model import Model, upstream_of
-from sqlbackfill.partitions import Run, TimePartitioning
-from sqlbackfill.partitions.ranges import runs_of, subtract
+from sqlbackfill.partitions import Run
+from sqlbackfill.partitions.mapping import downstream_runs
+from sqlbackfill.partitions.ranges import intersect, normalize, subtract
 from sqlbackfill.planning import ModelPlan
 from sqlbackfill.running.events import (
     Event,
@@ -45,12 +47,13 @@ class RunReport:
     failed: int = 0
     skipped: int = 0
     held: int = 0  # left to another live run (its lease)
+    waiting: int = 0  # not run: upstream partitions they read are not materialized
 
     @property
     def exit_code(self) -> int:
-        """0 all done; 1 a partition failed or was skipped because its upstream failed; 3 none failed but
-        some were left to another run that holds them."""
-        if self.failed or self.skipped:
+        """0 all done; 1 a partition failed, was skipped because its upstream failed, or waits on upstream
+        partitions that are not materialized; 3 none of those, but some were left to another run."""
+        if self.failed or self.skipped or self.waiting:
             return 1
         return 3 if self.held else 0
 
@@ -66,8 +69,10 @@ class Execution:
         compiled: dict[str, CompiledModel],
         policy: FailurePolicy,
         leases: LeaseStore | None = None,
+        readers: Mapping[str, Sequence[Model]] | None = None,
     ) -> None:
         self.listener = listener
+        self.readers = readers or {}  # the project's models that read each model's table
         self.workers = workers
         self.report = report
         self.compiled = compiled
@@ -144,8 +149,8 @@ class Execution:
         for lo, hi in steps:
             blocked = self._blocked(model, lo, hi)
             if blocked:
-                self._counts["skipped"] += self._skip(model, runs_of(blocked), UPSTREAM_FAILED)
-            runnable.extend(subtract([(lo, hi)], runs_of(blocked)))
+                self._counts["skipped"] += self._skip(model, blocked, UPSTREAM_FAILED)
+            runnable.extend(subtract([(lo, hi)], blocked))
         return runnable
 
     def _skip(self, model: Model, runs: list[Run], reason: str) -> int:
@@ -252,6 +257,7 @@ class Execution:
                         rows=inserted,
                         run_id=self.report.run_id,
                         single=inserted >= 0,
+                        readers=self.readers.get(compiled.model.name, ()),
                     ):
                         statement.run(adapter)
                 return inserted if inserted >= 0 else None
@@ -267,26 +273,13 @@ class Execution:
                 )
                 time.sleep(delay)
 
-    def _blocked(self, model: Model, lo: int, hi: int) -> set[int]:
-        """Ordinals in `[lo, hi)` that read upstream partitions which failed in this run."""
-        blocked: set[int] = set()
+    def _blocked(self, model: Model, lo: int, hi: int) -> list[Run]:
+        """Partitions in `[lo, hi)` that read upstream partitions which failed in this run."""
+        blocked: list[Run] = []
         for upstream in upstream_of(model, self.models_in_run):
-            for f_lo, f_hi in self.failed.get(upstream.name, []):
-                blocked |= _overlapping(model, lo, hi, upstream, f_lo, f_hi)
-        return blocked
-
-
-def _overlapping(model: Model, lo: int, hi: int, upstream: Model, f_lo: int, f_hi: int) -> set[int]:
-    mine, theirs = model.partitioning, upstream.partitioning
-    if isinstance(mine, TimePartitioning) and isinstance(theirs, TimePartitioning):
-        failed_start, failed_end = theirs.window(f_lo, f_hi)
-        hits = set()
-        for ordinal in range(lo, hi):
-            start, end = mine.window(ordinal, ordinal + 1)
-            if failed_start < end and start < failed_end:
-                hits.add(ordinal)
-        return hits
-    if not isinstance(mine, TimePartitioning) and not isinstance(theirs, TimePartitioning):
-        failed_keys = set(theirs.keys(f_lo, f_hi))
-        return {o for o, key in mine.members(lo, hi) if key in failed_keys}
-    return set(range(lo, hi))  # no mapping between values and time: everything downstream waits
+            failed = normalize(self.failed.get(upstream.name, []))
+            if failed:
+                blocked += downstream_runs(
+                    upstream.partitioning, failed, model.partitioning, model.bounds, model.lookback
+                )
+        return intersect(normalize(blocked), [(lo, hi)])

@@ -10,7 +10,19 @@ from dataclasses import dataclass, field
 from sqlbackfill.compiling import CompiledModel, compile_model
 from sqlbackfill.engines import EngineAdapter
 from sqlbackfill.errors import EngineError, StatementError, UsageError
-from sqlbackfill.planning import Filters, ModelPlan, plan_model, resolve_mode
+from sqlbackfill.model import Model, downstream_of, upstream_of
+from sqlbackfill.partitions import Run
+from sqlbackfill.partitions.ranges import normalize
+from sqlbackfill.planning import (
+    Filters,
+    ModelPlan,
+    describe,
+    plan_model,
+    ready_runs,
+    rebuilt_readers,
+    resolve_mode,
+    waiting_on,
+)
 from sqlbackfill.running.claims import claim_plans, connect_waiting
 from sqlbackfill.running.events import Listener, Note, ignore
 from sqlbackfill.running.execution import Execution, RunReport, Worker
@@ -44,6 +56,21 @@ def new_run_id() -> str:
     return f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
 
 
+class StatusReader:
+    """Each model's partition statuses by key, read from the state store once, when first needed."""
+
+    def __init__(self, state: WarehouseState | None) -> None:
+        self.state = state
+        self._read: dict[str, dict[str, str]] = {}
+
+    def of(self, model: Model) -> dict[str, str]:
+        """`{key: status}` of the recorded partitions (a key absent is missing)."""
+        if model.name not in self._read:
+            records = self.state.records(model.name) if self.state is not None else {}
+            self._read[model.name] = {key: status_of(r, model.fingerprint) for key, r in records.items()}
+        return self._read[model.name]
+
+
 class Runner:
     """Runs a request against a session's target."""
 
@@ -52,22 +79,36 @@ class Runner:
         self.emit = listener
 
     def plan(self, request: RunRequest, state: WarehouseState | None) -> list[ModelPlan]:
-        """The steps each selected model would run; reads statuses only when a filter needs them."""
-        plans = []
+        """The steps each selected model would run, upstream models first. A partition whose upstream
+        partitions are neither materialized nor built earlier in this run waits (left out, reported);
+        with a filter, partitions reading upstream partitions this run rebuilds are added (they would
+        be stale). Statuses are read only where a filter or an upstream model needs them."""
+        statuses = StatusReader(state)
+        plans: list[ModelPlan] = []
+        planned: dict[str, list[Run]] = {}
         for chosen in self.session.select(request.models, request.start, request.end):
             if chosen.selection is None:
                 self.emit(Note(chosen.note or "left out", chosen.model.name))
                 continue
             model = chosen.model
             mode = resolve_mode(model, request.single_run, request.per_partition, request.batch_size)
-            statuses = None
-            if request.filters.active:
-                records = state.records(model.name) if state is not None else {}
-                statuses = {key: status_of(r, model.fingerprint) for key, r in records.items()}
+            own = statuses.of(model) if request.filters.active else None
             notes = model.notes + chosen.selection.notes
             for note in notes:
                 self.emit(Note(note, model.name))
-            plans.append(plan_model(model, chosen.selection.run, mode, request.filters, statuses, notes))
+            plan = plan_model(model, chosen.selection.run, mode, request.filters, own, notes)
+            upstreams = upstream_of(model, self.session.models)
+            if upstreams:
+                also = rebuilt_readers(model, upstreams, planned) if request.filters.active else []
+                ready = {
+                    up.name: ready_runs(up, statuses.of(up), planned.get(up.name, ())) for up in upstreams
+                }
+                candidates = normalize([*plan.runs, *also])
+                plan = plan.with_dependencies(also, waiting_on(model, candidates, upstreams, ready))
+                for wait in plan.waiting:
+                    self.emit(Note(f"waiting: {describe(model, wait)}", model.name))
+            planned[model.name] = plan.runs
+            plans.append(plan)
         return plans
 
     def run(self, request: RunRequest) -> RunReport:
@@ -88,7 +129,7 @@ class Runner:
                 )
             # Plan and compile before writing anything: bad keys, modes or SQL leave the warehouse as it was.
             plans = self.plan(request, state if state.exists() else None)
-            report = RunReport(new_run_id(), plans)
+            report = RunReport(new_run_id(), plans, waiting=sum(p.waiting_partitions for p in plans))
             compiled = self._prepare(adapter, plans)
             if not compiled:
                 for plan in plans:
@@ -101,7 +142,9 @@ class Runner:
                 report.plans, report.held = claim_plans(leases, plans, request.wait, self.emit)
                 workers += [self.session.connect() for _ in range(request.concurrency - 1)]
                 policy = FailurePolicy(request.retries, request.fail_fast)
-                Execution(self.emit, workers, report, compiled, policy, leases).run_all()
+                models = self.session.models
+                readers = {plan.model.name: downstream_of(plan.model, models) for plan in report.plans}
+                Execution(self.emit, workers, report, compiled, policy, leases, readers).run_all()
             finally:
                 leases.release()
             return report
@@ -112,7 +155,8 @@ class Runner:
     def _dry_run(self, request: RunRequest) -> RunReport:
         adapter = None
         state = None
-        if request.filters.active and self.session.warehouse_exists():
+        reads_models = any(upstream_of(m, self.session.models) for m in self.session.models)
+        if (request.filters.active or reads_models) and self.session.warehouse_exists():
             adapter, state = self.session.connect(read_only=True)
             if not state.exists():
                 state = None

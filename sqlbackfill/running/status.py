@@ -6,17 +6,26 @@ import datetime as dt
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TypedDict
+from typing import NotRequired, TypedDict
 
-from sqlbackfill.model import Model
+from sqlbackfill.model import Model, upstream_of
 from sqlbackfill.partitions import Run
 from sqlbackfill.partitions.ranges import intersect, normalize
+from sqlbackfill.planning import ready_runs, waited_keys, waiting_on
 from sqlbackfill.running.session import Session
 from sqlbackfill.state import PartitionRecord, PartitionStatus, status_of
 from sqlbackfill.state.leases import LeaseStore
 
 STATUSES = tuple(s.value for s in PartitionStatus)
 MISSING, RUNNING = PartitionStatus.MISSING.value, PartitionStatus.RUNNING.value
+STALE, WAITING = PartitionStatus.STALE.value, PartitionStatus.WAITING.value
+
+
+class WaitingOn(TypedDict):
+    """Upstream partitions a waiting partition reads that are not materialized."""
+
+    model: str
+    keys: list[str]
 
 
 class PartitionView(TypedDict):
@@ -28,6 +37,7 @@ class PartitionView(TypedDict):
     rows: int | None
     error: str | None
     updated_at: str | None
+    waiting_on: NotRequired[list[WaitingOn]]  # only when waiting
 
 
 @dataclass
@@ -61,8 +71,12 @@ def collect_status(
         adapter, state = session.connect(read_only=True)
         try:
             if state.exists():
-                for c in chosen:
-                    records_by_model[c.model.name] = state.records(c.model.name)
+                # The chosen models and the models they read (a partition may wait on those).
+                for model in [c.model for c in chosen] + [
+                    up for c in chosen for up in upstream_of(c.model, session.models)
+                ]:
+                    if model.name not in records_by_model:
+                        records_by_model[model.name] = state.records(model.name)
             leases = LeaseStore(adapter, run_id="")
             if leases.exists():
                 chosen_names = {c.model.name for c in chosen}
@@ -83,8 +97,23 @@ def collect_status(
         records = records_by_model.get(c.model.name, {})
         running = normalize(running_by_model.get(c.model.name, []))
         model_notes = c.model.notes + c.selection.notes
-        reports.append(model_status(c.model, c.selection.run, records, model_notes, running))
+        waits = _waits(c.model, c.selection.run, session.models, records_by_model)
+        reports.append(model_status(c.model, c.selection.run, records, model_notes, running, waits))
     return reports, notes
+
+
+def _waits(
+    model: Model, run: Run, models: Sequence[Model], records: dict[str, dict[str, PartitionRecord]]
+) -> dict[int, list[tuple[str, list[str]]]]:
+    """The partitions of `run` whose upstream partitions are not materialized, with what they wait on."""
+    upstreams = upstream_of(model, models)
+    if not upstreams:
+        return {}
+    ready = {}
+    for up in upstreams:
+        statuses = {key: status_of(r, up.fingerprint) for key, r in records.get(up.name, {}).items()}
+        ready[up.name] = ready_runs(up, statuses)
+    return waited_keys(model, waiting_on(model, [run], upstreams, ready))
 
 
 def model_status(
@@ -93,9 +122,11 @@ def model_status(
     records: dict[str, PartitionRecord],
     notes: tuple[str, ...] = (),
     running: list[Run] | None = None,
+    waits: dict[int, list[tuple[str, list[str]]]] | None = None,
 ) -> ModelStatus:
     """Derive each partition's status from its record and the model's fingerprint; partitions a live
-    lease holds are `running`."""
+    lease holds are `running`; missing or stale ones that read upstream partitions which are not
+    materialized are `waiting`, with `waiting_on` listing those (`waits`, by ordinal)."""
     report = ModelStatus(model, notes=notes)
     leased = intersect([run], running or [])
     members = model.partitioning.members(*run)
@@ -127,6 +158,9 @@ def model_status(
             }
         if leased and any(lo <= ordinal < hi for lo, hi in leased):
             view["status"] = RUNNING
+        elif waits and ordinal in waits and view["status"] in (MISSING, STALE):
+            view["status"] = WAITING
+            view["waiting_on"] = [{"model": name, "keys": keys} for name, keys in waits[ordinal]]
         views.append(view)
     report.counts.update(Counter(view["status"] for view in views))
     if tuple(run) == tuple(model.bounds):

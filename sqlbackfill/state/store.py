@@ -30,6 +30,7 @@ class PartitionStatus(StrEnum):
     FAILED = "failed"
     STALE = "stale"
     RUNNING = "running"
+    WAITING = "waiting"  # missing or stale, and an upstream partition it reads is not materialized
 
 
 class PartitionRecord(NamedTuple):
@@ -45,12 +46,13 @@ class PartitionRecord(NamedTuple):
 
 
 def status_of(record: PartitionRecord | None, fingerprint: str) -> PartitionStatus:
-    """Missing without a row; failed as recorded; stale when built by other model SQL."""
+    """Missing without a row; failed as recorded; stale when built by other model SQL or marked stale
+    because an upstream partition it reads was rebuilt since."""
     if record is None:
         return PartitionStatus.MISSING
     if record.status == PartitionStatus.FAILED:
         return PartitionStatus.FAILED
-    if record.fingerprint != fingerprint:
+    if record.status == PartitionStatus.STALE or record.fingerprint != fingerprint:
         return PartitionStatus.STALE
     return PartitionStatus.MATERIALIZED
 
@@ -216,6 +218,24 @@ class WarehouseState(StateStore):
             delete_keys.bind({"model": model} | self._keys_params(keys)),
             self._counted_insert(counts.tree).bind(params | counts.params),
         ]
+
+    def stale_statement(self, model: str, keys: Sequence[str]) -> Statement:
+        """Marks `model`'s materialized partitions among `keys` stale: an upstream partition they read was
+        just rebuilt. Runs in the upstream step's transaction, so the mark and the new data land together."""
+        update = self._cached(
+            "mark_stale",
+            lambda: exp.update(
+                tables.table(PARTITIONS),
+                {"status": exp.Literal.string(PartitionStatus.STALE.value)},
+                where=exp.and_(
+                    self._keys_filter(),
+                    exp.EQ(
+                        this=_col("status"), expression=exp.Literal.string(PartitionStatus.MATERIALIZED.value)
+                    ),
+                ),
+            ),
+        )
+        return update.bind({"model": model} | self._keys_params(keys))
 
     def _counted_insert(self, counts: exp.Query) -> Statement:
         """`INSERT … SELECT` of the status rows from a counts query, built once per counts tree."""

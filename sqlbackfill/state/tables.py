@@ -9,7 +9,7 @@ SCHEMA = "sqlbackfill"
 PARTITION_COLUMNS: tuple[tuple[str, str], ...] = (
     ("model", "TEXT"),
     ("partition_key", "TEXT"),
-    ("status", "TEXT"),  # materialized | failed
+    ("status", "TEXT"),  # materialized | failed | stale (an upstream partition was rebuilt since)
     ("row_count", "BIGINT"),
     ("fingerprint", "TEXT"),
     ("run_id", "TEXT"),

@@ -1,4 +1,5 @@
-"""upstream_of and in_run_order: table references matched to models, CTE shadowing, cycles."""
+"""The model graph: SQL references and depends_on matched to models, CTE shadowing, run order, cycles,
+downstream_of, ancestors and descendants."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sqlbackfill.errors import ModelError
-from sqlbackfill.model import Model, in_run_order, upstream_of
+from sqlbackfill.model import Model, ancestors, descendants, downstream_of, in_run_order, upstream_of
 from tests.model.helpers import make_model, model_error, model_text
 
 
@@ -146,6 +147,157 @@ def test_string_mentioning_a_model_is_not_a_dependency() -> None:
     daily = model("daily")
     reader = model("reader", "SELECT d, 'daily' AS source FROM raw")
     assert upstream_of(reader, [daily, reader]) == []
+
+
+# --- depends_on -----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("depends_on", "expected"),
+    [
+        ("a", ["a"]),
+        ("A", ["a"]),
+        ("c, a", ["c", "a"]),
+        ("mart.B", ["mart.b"]),
+        ("nosuch", []),
+        ("reader", []),
+    ],
+    ids=[
+        "one",
+        "case-insensitive",
+        "in-depends-order",
+        "qualified-name",
+        "unknown-ignored",
+        "itself-ignored",
+    ],
+)
+def test_depends_on_adds_upstream_models(depends_on: str, expected: list[str]) -> None:
+    models = [model("a"), model("b", name="mart.b"), model("c")]
+    reader = model("reader", "SELECT d FROM raw", depends_on=depends_on)
+    assert names(upstream_of(reader, [*models, reader])) == expected
+
+
+def test_depends_on_comes_after_sql_references_without_duplicates() -> None:
+    a, b, c = model("a"), model("b"), model("c")
+    reader = model("reader", "SELECT c.d FROM c JOIN a ON true", depends_on="b, C, a")
+    assert names(upstream_of(reader, [a, b, c, reader])) == ["a", "c", "b"]
+
+
+def test_depends_on_matches_the_model_name_not_its_table() -> None:
+    daily = model("daily", name="sales.daily")
+    by_table = model("r1", depends_on="daily")  # the table name alone is not the model's name
+    by_name = model("r2", depends_on="Sales.Daily")
+    assert upstream_of(by_table, [daily, by_table]) == []
+    assert upstream_of(by_name, [daily, by_name]) == [daily]
+
+
+def test_depends_on_orders_the_run() -> None:
+    source = model("z_source")
+    reader = model("a_reader", "SELECT d FROM raw", depends_on="z_source")
+    assert names(in_run_order([reader, source])) == ["z_source", "a_reader"]
+
+
+def test_cycle_through_depends_on_prints_it() -> None:
+    a = model("a", "SELECT d FROM b")
+    b = model("b", "SELECT d FROM raw", depends_on="A")
+    error = model_error(lambda: in_run_order([a, b]))
+    assert str(error) == (
+        "models/a.sql: models read each other in a cycle: a -> b -> a; "
+        "each would have to run before the other: remove one of these reads"
+    )
+
+
+def test_cycle_of_depends_on_only() -> None:
+    a = model("a", depends_on="c")
+    b = model("b", depends_on="a")
+    c = model("c", depends_on="b")
+    with pytest.raises(ModelError, match="cycle: a -> c -> b -> a;"):
+        in_run_order([c, b, a])
+
+
+# --- downstream_of, ancestors, descendants ----------------------------------------------------------------------
+
+# base <- left_, right_ <- top (right_ through depends_on), plus an unrelated model.
+DIAMOND = in_run_order(
+    [
+        model("base"),
+        model("left_", "SELECT d FROM base"),
+        model("right_", "SELECT d FROM raw", depends_on="base"),
+        model("top", "SELECT l.d FROM left_ AS l JOIN right_ AS r ON l.d = r.d"),
+        model("alone"),
+    ]
+)
+# one -> two -> three -> four
+LINE = in_run_order(
+    [
+        model("one"),
+        model("two", "SELECT d FROM one"),
+        model("three", "SELECT d FROM two"),
+        model("four", "SELECT d FROM three"),
+    ]
+)
+
+
+def pick(models: list[Model], name: str) -> Model:
+    return next(m for m in models if m.name == name)
+
+
+@pytest.mark.parametrize(
+    ("graph", "name", "expected"),
+    [
+        (DIAMOND, "base", ["left_", "right_"]),
+        (DIAMOND, "left_", ["top"]),
+        (DIAMOND, "top", []),
+        (DIAMOND, "alone", []),
+        (LINE, "one", ["two"]),
+        (LINE, "three", ["four"]),
+    ],
+    ids=["diamond-base", "diamond-side", "diamond-top", "diamond-alone", "line-first", "line-third"],
+)
+def test_downstream_of_lists_direct_readers(graph: list[Model], name: str, expected: list[str]) -> None:
+    assert names(downstream_of(pick(graph, name), graph)) == expected
+
+
+@pytest.mark.parametrize(
+    ("graph", "name", "up", "down"),
+    [
+        (DIAMOND, "base", [], ["left_", "right_", "top"]),
+        (DIAMOND, "right_", ["base"], ["top"]),
+        (DIAMOND, "top", ["base", "left_", "right_"], []),
+        (DIAMOND, "alone", [], []),
+        (LINE, "one", [], ["two", "three", "four"]),
+        (LINE, "three", ["one", "two"], ["four"]),
+        (LINE, "four", ["one", "two", "three"], []),
+    ],
+    ids=[
+        "diamond-base",
+        "diamond-side",
+        "diamond-top",
+        "diamond-alone",
+        "line-head",
+        "line-middle",
+        "line-tail",
+    ],
+)
+def test_ancestors_and_descendants_are_transitive_in_run_order(
+    graph: list[Model], name: str, up: list[str], down: list[str]
+) -> None:
+    chosen = pick(graph, name)
+    assert names(ancestors(chosen, graph)) == up
+    assert names(descendants(chosen, graph)) == down
+
+
+def test_graph_walks_follow_the_given_order() -> None:
+    reversed_line = list(reversed(LINE))
+    assert names(ancestors(pick(LINE, "four"), reversed_line)) == ["three", "two", "one"]
+    assert names(descendants(pick(LINE, "one"), reversed_line)) == ["four", "three", "two"]
+
+
+def test_graph_walks_stop_on_a_cycle_and_leave_out_the_model() -> None:
+    a = model("a", "SELECT d FROM b")
+    b = model("b", "SELECT d FROM a")
+    assert names(ancestors(a, [a, b])) == ["b"]
+    assert names(descendants(a, [a, b])) == ["b"]
 
 
 # --- in_run_order -------------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from sqlbackfill.model.header import DATA_KEYS, GRAINS, HEADER_KEYS
 from tests.model.helpers import model_error
 
 PATH = "models/m.sql"
-KNOWN = "known: name, partition_by, grain, values, start, end, timezone, backfill"
+KNOWN = "known: name, partition_by, grain, values, start, end, timezone, backfill, depends_on, tags, lookback"
 
 
 def header_of(*lines: str, body: str = "SELECT 1 AS d"):
@@ -52,7 +52,19 @@ def test_reads_every_key_with_its_line() -> None:
 
 
 def test_known_keys_are_the_documented_ones() -> None:
-    assert HEADER_KEYS == ("name", "partition_by", "grain", "values", "start", "end", "timezone", "backfill")
+    assert HEADER_KEYS == (
+        "name",
+        "partition_by",
+        "grain",
+        "values",
+        "start",
+        "end",
+        "timezone",
+        "backfill",
+        "depends_on",
+        "tags",
+        "lookback",
+    )
     assert GRAINS == ("hour", "day", "week", "month", "year")
     assert set(DATA_KEYS) == {"partition_by", "grain", "timezone", "values"}
 
@@ -299,10 +311,120 @@ def test_values_listed_twice_fail(raw: str, twice: str) -> None:
     assert f"value '{twice}' is listed twice" in str(error)
 
 
+# --- depends_on and tags -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("key", "raw", "expected"),
+    [
+        ("depends_on", "orders", ("orders",)),
+        ("depends_on", "orders, sales.daily", ("orders", "sales.daily")),
+        ("depends_on", " Orders ,Daily ", ("Orders", "Daily")),
+        ("tags", "daily, finance", ("daily", "finance")),
+        ("tags", "Daily,FINANCE,team-a,v1.2", ("Daily", "FINANCE", "team-a", "v1.2")),
+        ("DEPENDS_ON", "orders", ("orders",)),
+        ("Tags", "daily", ("daily",)),
+    ],
+    ids=[
+        "depends-one",
+        "depends-two-qualified",
+        "depends-padded-case-kept",
+        "tags-two",
+        "tags-case-kept-punctuation",
+        "depends-key-upper",
+        "tags-key-title",
+    ],
+)
+def test_name_lists_are_split_trimmed_and_kept_as_written(
+    key: str, raw: str, expected: tuple[str, ...]
+) -> None:
+    header = header_of(f"-- {key}: {raw}")
+    getter = header.depends_on if key.lower() == "depends_on" else header.tags
+    assert getter() == expected
+    assert header.line(key.lower()) == 1
+
+
+def test_name_lists_default_to_empty() -> None:
+    header = header_of("-- grain: day")
+    assert header.depends_on() == ()
+    assert header.tags() == ()
+
+
+@pytest.mark.parametrize("key", ["depends_on", "tags"])
+@pytest.mark.parametrize("raw", ["a, , b", "a,", ", a", " , "], ids=["middle", "trailing", "leading", "only"])
+def test_name_lists_with_an_empty_entry_fail_on_their_line(key: str, raw: str) -> None:
+    header = header_of("-- name: x", "", f"-- {key}: {raw}")
+    error = model_error(header.depends_on if key == "depends_on" else header.tags)
+    assert error.line == 3
+    assert str(error).startswith(f"{PATH}:3: {key} '")
+    assert "has an empty entry; write them like `" in str(error)
+
+
+@pytest.mark.parametrize(
+    ("key", "raw", "message"),
+    [
+        ("depends_on", "orders, daily, orders", "depends_on model 'orders' is listed twice; keep one"),
+        ("depends_on", "orders, ORDERS", "depends_on model 'ORDERS' is listed twice; keep one"),
+        ("tags", "daily, finance, daily", "tag 'daily' is listed twice; keep one"),
+        ("tags", "daily, Daily", "tag 'Daily' is listed twice; keep one"),
+    ],
+    ids=["depends-repeated", "depends-case-insensitive", "tags-repeated", "tags-case-insensitive"],
+)
+def test_name_lists_with_a_duplicate_fail_on_their_line(key: str, raw: str, message: str) -> None:
+    header = header_of("-- name: x", f"-- {key}: {raw}")
+    error = model_error(header.depends_on if key == "depends_on" else header.tags)
+    assert error.line == 2
+    assert str(error) == f"{PATH}:2: {message}"
+
+
+@pytest.mark.parametrize("tag", ["two words", "a+b", "tag:x", "-lead", "café"], ids=str)
+def test_tag_that_is_not_one_word_fails(tag: str) -> None:
+    header = header_of("-- name: x", f"-- tags: ok, {tag}")
+    error = model_error(header.tags)
+    assert error.line == 2
+    assert f"tag '{tag}' is not one word" in str(error)
+    assert "letters, digits" in str(error)
+
+
+# --- lookback -----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [(None, 0), ("0", 0), ("1", 1), ("  7 ", 7), ("30", 30), ("007", 7)],
+    ids=["absent", "zero", "one", "padded", "thirty", "leading-zeros"],
+)
+def test_lookback(raw: str | None, expected: int) -> None:
+    lines = ["-- name: x"] + ([f"-- lookback: {raw}"] if raw else [])
+    assert header_of(*lines).lookback() == expected
+
+
+@pytest.mark.parametrize("raw", ["-1", "-30"], ids=["minus-one", "minus-thirty"])
+def test_negative_lookback_fails_on_its_line(raw: str) -> None:
+    header = header_of("-- name: x", "", "-- LOOKBACK: " + raw)
+    error = model_error(header.lookback)
+    assert error.line == 3
+    assert f"lookback must be 0 or more, got {raw}" in str(error)
+    assert "`-- lookback: 2`" in str(error)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ["two", "1.5", "+2", "2 days", "1e3", "٣"],
+    ids=["word", "decimal", "plus", "unit", "exponent", "arabic"],
+)
+def test_non_integer_lookback_fails_on_its_line(raw: str) -> None:
+    header = header_of("-- name: x", f"-- lookback: {raw}")
+    error = model_error(header.lookback)
+    assert error.line == 2
+    assert f"lookback '{raw}' is not a whole number of partitions" in str(error)
+    assert "`-- lookback: 2`" in str(error)
+
+
 # --- fingerprint part ---------------------------------------------------------------------------------------
 
 
-def test_fingerprint_part_ignores_start_end_backfill_and_name() -> None:
+def test_fingerprint_part_ignores_start_end_backfill_name_and_graph_keys() -> None:
     plain = header_of("-- partition_by: d", "-- start: 2026-01-01")
     other = header_of(
         "-- name: other",
@@ -310,6 +432,9 @@ def test_fingerprint_part_ignores_start_end_backfill_and_name() -> None:
         "-- start: 2025-01-01",
         "-- end: 2025-12-31",
         "-- backfill: batch(3)",
+        "-- depends_on: orders",
+        "-- tags: daily",
+        "-- lookback: 3",
     )
     assert plain.fingerprint_part() == other.fingerprint_part()
 

@@ -1,4 +1,4 @@
-"""load_models and select_models: discovery, run order, uniqueness, selection and file errors."""
+"""load_models and select_models: discovery, run order, depends_on, uniqueness, selection and file errors."""
 
 from __future__ import annotations
 
@@ -111,6 +111,47 @@ def test_demo_models_load_in_run_order() -> None:
     models = load(demo)
     assert names(models) == ["partitioned_sales_data", "daily_sales_summary"]
     assert all(m.partitioning.label == "day in Asia/Tokyo" for m in models)
+
+
+# --- depends_on ---------------------------------------------------------------------------------------------
+
+
+def test_depends_on_orders_the_loaded_models(models_dir: Path) -> None:
+    write(models_dir, "a_export.sql", model_text("SELECT d FROM raw", depends_on="Z_SOURCE"))
+    write(models_dir, "z_source.sql", model_text())
+    models = load(models_dir)
+    assert names(models) == ["z_source", "a_export"]
+    assert models[1].depends_on == ("Z_SOURCE",)
+
+
+def test_unknown_depends_on_fails_on_its_line(models_dir: Path) -> None:
+    write(models_dir, "a.sql", model_text())
+    write(
+        models_dir,
+        "sub/b.sql",
+        "-- partition_by: d\n\n-- depends_on: a, nosuch\n-- start: 2026-01-01\nSELECT d",
+    )
+    error = model_error(lambda: load(models_dir))
+    assert str(error) == (
+        f"{Path('models') / 'sub' / 'b.sql'}:3: depends_on 'nosuch' is not a model of this project "
+        "(models: a, b); fix the name or drop it"
+    )
+
+
+@pytest.mark.parametrize("written", ["b", "B"], ids=["same-case", "other-case"])
+def test_depends_on_naming_the_model_itself_fails(models_dir: Path, written: str) -> None:
+    write(models_dir, "a.sql", model_text())
+    write(models_dir, "b.sql", model_text(depends_on=f"a, {written}"))
+    error = model_error(lambda: load(models_dir))
+    assert error.line == 3
+    assert str(error) == f"models/b.sql:3: depends_on '{written}' is this model itself; drop it"
+
+
+def test_cycle_through_depends_on_between_files(models_dir: Path) -> None:
+    write(models_dir, "a.sql", model_text("SELECT d FROM b"))
+    write(models_dir, "b.sql", model_text(depends_on="a"))
+    error = model_error(lambda: load(models_dir))
+    assert "models read each other in a cycle: a -> b -> a" in str(error)
 
 
 # --- uniqueness ---------------------------------------------------------------------------------------------

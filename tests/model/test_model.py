@@ -319,6 +319,53 @@ def test_values_errors_surface_from_build() -> None:
     assert "listed twice" in str(error)
 
 
+# --- depends_on, tags, lookback -----------------------------------------------------------------------------
+
+
+def test_graph_keys_default_to_nothing() -> None:
+    model = make_model(model_text())
+    assert (model.depends_on, model.tags, model.lookback) == ((), (), 0)
+
+
+def test_graph_keys_are_kept_as_written() -> None:
+    model = make_model(model_text(depends_on="Orders, sales.daily", tags="Daily, finance", lookback="3"))
+    assert model.depends_on == ("Orders", "sales.daily")
+    assert model.tags == ("Daily", "finance")
+    assert model.lookback == 3
+
+
+def test_values_model_takes_tags_and_depends_on() -> None:
+    model = make_model(
+        "-- partition_by: r\n-- values: us\n-- tags: geo\n-- depends_on: orders\nSELECT r FROM t"
+    )
+    assert model.tags == ("geo",)
+    assert model.depends_on == ("orders",)
+
+
+@pytest.mark.parametrize("raw", ["0", "2"], ids=["zero", "two"])
+def test_lookback_on_a_values_model_fails_on_its_line(raw: str) -> None:
+    text = f"-- partition_by: r\n-- values: us, jp\n\n-- lookback: {raw}\nSELECT r FROM t"
+    error = model_error(lambda: make_model(text))
+    assert error.line == 4
+    assert "`lookback` applies to time grains" in str(error)
+
+
+@pytest.mark.parametrize(
+    ("keys_", "message"),
+    [
+        ({"lookback": "-1"}, "lookback must be 0 or more"),
+        ({"lookback": "soon"}, "lookback 'soon' is not a whole number"),
+        ({"tags": "a, a"}, "tag 'a' is listed twice"),
+        ({"depends_on": "x,"}, "depends_on 'x,' has an empty entry"),
+    ],
+    ids=["negative-lookback", "word-lookback", "tag-twice", "depends-empty"],
+)
+def test_graph_key_errors_surface_from_build(keys_: dict[str, str], message: str) -> None:
+    error = model_error(lambda: make_model(model_text(**keys_)))
+    assert error.line == 3
+    assert message in str(error)
+
+
 # --- policy, query, header errors ---------------------------------------------------------------------------
 
 
@@ -407,6 +454,9 @@ def test_fingerprint_is_a_short_stable_hex_digest() -> None:
         BASE.replace("-- timezone: UTC\n", ""),
         BASE.replace("-- grain: day", "-- GRAIN: Day"),
         BASE.replace("GROUP BY d\n", "GROUP BY d;\n"),
+        BASE.replace("-- start: 2026-01-01", "-- start: 2026-01-01\n-- depends_on: orders"),
+        BASE.replace("-- start: 2026-01-01", "-- start: 2026-01-01\n-- tags: daily, finance"),
+        BASE.replace("-- start: 2026-01-01", "-- start: 2026-01-01\n-- lookback: 2"),
     ],
     ids=[
         "line-comments",
@@ -424,6 +474,9 @@ def test_fingerprint_is_a_short_stable_hex_digest() -> None:
         "default-timezone-omitted",
         "grain-key-and-value-case",
         "trailing-semicolon",
+        "depends_on",
+        "tags",
+        "lookback",
     ],
 )
 def test_fingerprint_unchanged(variant: str) -> None:
