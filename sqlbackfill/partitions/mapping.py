@@ -82,7 +82,7 @@ def downstream_runs(
                 index = down._index.get(value)
                 if index is not None:
                     found.append((index, index + 1))
-    elif runs:
+    elif existing:
         found.append(down_bounds)
     return _clip(down, found, down_bounds)
 
