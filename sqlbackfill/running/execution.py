@@ -34,6 +34,7 @@ from sqlbackfill.state.leases import LeaseStore
 
 Worker = tuple[EngineAdapter, WarehouseState]
 UPSTREAM_FAILED = "an upstream partition failed in this run"
+UPSTREAM_HELD = "an upstream partition is held by another run"
 FAIL_FAST = "not run: --fail-fast stopped at the first failure"
 
 
@@ -77,7 +78,8 @@ class Execution:
         self.report = report
         self.compiled = compiled
         self.models_in_run = [plan.model for plan in report.plans]
-        self.failed: dict[str, list[Run]] = {}
+        self.failed: dict[str, list[Run]] = {}  # not built in this run: failed, or skipped for a failure
+        self.held: dict[str, list[Run]] = {}  # planned, then left to another run that holds them
         self.policy = policy
         self.leases = leases
         self._beat = time.monotonic()
@@ -147,10 +149,15 @@ class Execution:
         """The steps minus partitions whose upstream failed in this run (reported as skipped)."""
         runnable: list[Run] = []
         for lo, hi in steps:
-            blocked = self._blocked(model, lo, hi)
-            if blocked:
-                self._counts["skipped"] += self._skip(model, blocked, UPSTREAM_FAILED)
-            runnable.extend(subtract([(lo, hi)], blocked))
+            left = [(lo, hi)]
+            for reason, unbuilt in ((UPSTREAM_FAILED, self.failed), (UPSTREAM_HELD, self.held)):
+                blocked = intersect(left, self._reading(model, unbuilt))
+                if blocked:
+                    self._counts["skipped"] += self._skip(model, blocked, reason)
+                    with self._lock:  # its readers must not run over it either
+                        self.failed.setdefault(model.name, []).extend(blocked)
+                    left = subtract(left, blocked)
+            runnable.extend(left)
         return runnable
 
     def _skip(self, model: Model, runs: list[Run], reason: str) -> int:
@@ -273,13 +280,13 @@ class Execution:
                 )
                 time.sleep(delay)
 
-    def _blocked(self, model: Model, lo: int, hi: int) -> list[Run]:
-        """Partitions in `[lo, hi)` that read upstream partitions which failed in this run."""
-        blocked: list[Run] = []
+    def _reading(self, model: Model, unbuilt: Mapping[str, list[Run]]) -> list[Run]:
+        """Partitions of `model` that read upstream partitions in `unbuilt` (by upstream model)."""
+        reading: list[Run] = []
         for upstream in upstream_of(model, self.models_in_run):
-            failed = normalize(self.failed.get(upstream.name, []))
-            if failed:
-                blocked += downstream_runs(
-                    upstream.partitioning, failed, model.partitioning, model.bounds, model.lookback
+            runs = normalize(unbuilt.get(upstream.name, []))
+            if runs:
+                reading += downstream_runs(
+                    upstream.partitioning, runs, model.partitioning, model.bounds, model.lookback
                 )
-        return intersect(normalize(blocked), [(lo, hi)])
+        return normalize(reading)

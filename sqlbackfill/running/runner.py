@@ -12,7 +12,7 @@ from sqlbackfill.engines import EngineAdapter
 from sqlbackfill.errors import EngineError, StatementError, UsageError
 from sqlbackfill.model import Model, downstream_of, upstream_of
 from sqlbackfill.partitions import Run
-from sqlbackfill.partitions.ranges import normalize
+from sqlbackfill.partitions.ranges import normalize, subtract
 from sqlbackfill.planning import (
     Filters,
     ModelPlan,
@@ -144,7 +144,10 @@ class Runner:
                 policy = FailurePolicy(request.retries, request.fail_fast)
                 models = self.session.models
                 readers = {plan.model.name: downstream_of(plan.model, models) for plan in report.plans}
-                Execution(self.emit, workers, report, compiled, policy, leases, readers).run_all()
+                execution = Execution(self.emit, workers, report, compiled, policy, leases, readers)
+                for planned, claimed in zip(plans, report.plans, strict=True):
+                    execution.held[planned.model.name] = subtract(planned.runs, claimed.runs)
+                execution.run_all()
             finally:
                 leases.release()
             return report
