@@ -49,7 +49,7 @@ def upstream_runs(
     elif isinstance(down, ValuePartitioning) and isinstance(up, ValuePartitioning):
         for lo, hi in runs:
             for _, value in down.members(lo, hi):
-                index = up._index.get(value)
+                index = up.ordinal_of(value)
                 if index is not None:
                     found.append((index, index + 1))
     elif any(_exists(down, run) for run in runs):
@@ -79,7 +79,7 @@ def downstream_runs(
     elif isinstance(up, ValuePartitioning) and isinstance(down, ValuePartitioning):
         for lo, hi in existing:
             for _, value in up.members(lo, hi):
-                index = down._index.get(value)
+                index = down.ordinal_of(value)
                 if index is not None:
                     found.append((index, index + 1))
     elif existing:

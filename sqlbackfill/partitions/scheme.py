@@ -180,6 +180,10 @@ class ValuePartitioning(Partitioning):
     def count(self, lo: int, hi: int) -> int:
         return max(0, min(hi, len(self.values)) - max(lo, 0))
 
+    def ordinal_of(self, value: str) -> int | None:
+        """The ordinal of `value`, or None when the model has no such value."""
+        return self._index.get(value)
+
     def index(self, value: str, what: str) -> int:
         """The ordinal of a value, or an error listing the values."""
         if value not in self._index:
