@@ -13,6 +13,7 @@ from rich.text import Text
 from sqlbackfill.cli.options import project_options, range_options
 from sqlbackfill.cli.output import consoles
 from sqlbackfill.running import ModelStatus, PartitionView, Session, collect_status
+from sqlbackfill.running.compile import plural
 
 COLOURS = {
     "materialized": "green",
@@ -128,7 +129,8 @@ def _grid(out: Console, report: ModelStatus) -> None:
     model = report.model
     out.print(
         Text.assemble(
-            (model.name, "bold"), f"  {model.partitioning.label}, {len(report.partitions)} partitions"
+            (model.name, "bold"),
+            f"  {model.partitioning.label}, {plural(len(report.partitions), 'partition')}",
         )
     )
     cell_of, row_of, unit = _layout(report.partitions, model.is_time)

@@ -5,7 +5,7 @@ from sqlbackfill.model.header import BackfillPolicy, Header, parse_header
 from sqlbackfill.model.loader import load_models
 from sqlbackfill.model.model import Model, build_model, fingerprint
 from sqlbackfill.model.query import WINDOW_PLACEHOLDERS, ParsedQuery, parse_query
-from sqlbackfill.model.selectors import select_models
+from sqlbackfill.model.selectors import one_model, select_models
 
 __all__ = [
     "WINDOW_PLACEHOLDERS",
@@ -20,6 +20,7 @@ __all__ = [
     "fingerprint",
     "in_run_order",
     "load_models",
+    "one_model",
     "parse_header",
     "parse_query",
     "select_models",

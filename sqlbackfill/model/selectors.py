@@ -23,6 +23,18 @@ def select_models(models: Sequence[Model], selectors: Sequence[str]) -> list[Mod
     return [m for m in models if m.name in wanted]
 
 
+def one_model(models: Sequence[Model], name: str, command: str) -> Model:
+    """The model named `name` (case-insensitively), for commands that take exactly one model."""
+    found = _find(models, name)
+    if found is not None:
+        return found
+    text = name.strip()
+    if text.startswith("+") or text.endswith("+") or text.lower().startswith("tag:"):
+        raise UsageError(f"{command} takes one model name, not the selector '{name}'; name the model")
+    known = ", ".join(sorted(m.name for m in models)) or "none"
+    raise UsageError(f"unknown model '{name}' (models: {known}); check `sqlbackfill ls`")
+
+
 def _select_one(models: Sequence[Model], selector: str) -> list[Model]:
     exact = _find(models, selector)
     if exact is not None:

@@ -7,8 +7,8 @@ import time
 from collections.abc import Callable
 
 from sqlbackfill.engines import EngineAdapter
-from sqlbackfill.errors import UsageError, WarehouseLockedError
-from sqlbackfill.model import select_models
+from sqlbackfill.errors import WarehouseLockedError
+from sqlbackfill.model import one_model
 from sqlbackfill.partitions.ranges import chunk, normalize, subtract
 from sqlbackfill.planning import ModelPlan
 from sqlbackfill.running.events import Event, Note, PartitionsSkipped
@@ -53,10 +53,7 @@ def claim_plans(
 
 def unlock(session: Session, name: str) -> int:
     """Drop every lease of the named model (after a crash on another host): how many there were."""
-    found = select_models(session.models, [name])
-    if len(found) != 1:
-        raise UsageError(f"unlock takes one model name, not the selector '{name}'; name the model")
-    chosen = found[0]
+    chosen = one_model(session.models, name, "unlock")
     adapter, _ = session.connect()
     try:
         leases = LeaseStore(adapter, run_id="")

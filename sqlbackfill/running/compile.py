@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from sqlbackfill.compiling import compile_model
-from sqlbackfill.errors import EngineError, StatementError, UsageError
-from sqlbackfill.model import downstream_of
+from sqlbackfill.errors import EngineError, StatementError
+from sqlbackfill.model import downstream_of, one_model
 from sqlbackfill.planning import Filters, plan_model, resolve_mode
 from sqlbackfill.running.session import Session
 from sqlbackfill.running.steps import status_statements
@@ -20,10 +20,7 @@ def compile_steps(
     batch_size: int | None,
 ) -> list[str]:
     """Lines of SQL (with `--` comments) for every step of MODEL over the selection."""
-    selected = session.select([name], start, end)
-    if len(selected) != 1:
-        raise UsageError(f"compile takes one model name, not the selector '{name}'; name the model")
-    (chosen,) = selected
+    (chosen,) = session.select([one_model(session.models, name, "compile").name], start, end)
     model = chosen.model
     assert chosen.selection is not None
     mode = resolve_mode(model, single_run, per_partition, batch_size)

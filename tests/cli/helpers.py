@@ -12,10 +12,13 @@ from click.testing import CliRunner, Result
 
 from sqlbackfill.cli.main import cli
 
-MODELS = ("partitioned_sales_data", "daily_sales_summary")
-UPSTREAM, SUMMARY = MODELS
+MODELS = ("partitioned_sales_data", "daily_sales_summary", "monthly_sales_summary")
+UPSTREAM, SUMMARY, MONTHLY = MODELS
 JANUARY = [f"2026-01-{day:02d}" for day in range(1, 32)]
-STATUSES = ("materialized", "missing", "failed", "stale", "running")
+# Every model's partition keys and partitioning label: the monthly summary has one partition, January.
+KEYS = {UPSTREAM: JANUARY, SUMMARY: JANUARY, MONTHLY: ["2026-01"]}
+LABELS = {UPSTREAM: "day in Asia/Tokyo", SUMMARY: "day in Asia/Tokyo", MONTHLY: "month in Asia/Tokyo"}
+STATUSES = ("materialized", "missing", "failed", "stale", "running", "waiting")
 # Rich colours and styles only on terminals; make sure the environment does not force them.
 PLAIN_ENV = {"FORCE_COLOR": None, "TTY_COMPATIBLE": None, "TTY_INTERACTIVE": None, "COLUMNS": None}
 

@@ -28,6 +28,7 @@ import pytest
 from tests.behaviour.servers import free_port
 from tests.cli.helpers import (
     JANUARY,
+    MONTHLY,
     SUMMARY,
     UPSTREAM,
     assert_traceback,
@@ -61,7 +62,7 @@ def built_demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def project(built_demo: Path, tmp_path: Path) -> Path:
-    """A private copy of the built demo project: every January partition of both models materialized."""
+    """A private copy of the built demo project: every January partition of the three models materialized."""
     root = tmp_path / "demo"
     shutil.copytree(built_demo, root)
     return root
@@ -219,10 +220,16 @@ def held_by_another_process(root: Path) -> Iterator[None]:
 
 
 def partition_failures(
-    failed: dict[str, Sequence[str]], skipped: dict[str, Sequence[str]], error: str
+    failed: dict[str, Sequence[str]],
+    skipped: dict[str, Sequence[str]],
+    error: str,
+    marked_stale: dict[str, Sequence[str]] | None = None,
 ) -> Check:
     """Exit 1: failed partitions recorded `failed` with the engine's text, their old data and row count kept;
-    skipped ones untouched; every other partition rebuilt to the same rows; leases released."""
+    skipped ones untouched, except `marked_stale` ones (skipped, but an upstream partition they read was
+    rebuilt: only their status turned `stale`); every other partition rebuilt to the same rows; leases
+    released."""
+    stale = marked_stale or {}
 
     def check(root: Path, before: Snapshot, after: Snapshot) -> None:
         assert data_tables(after) == data_tables(before)  # failures keep old data, rebuilds give the same
@@ -238,6 +245,9 @@ def partition_failures(
                 run_ids.add(row["run_id"])
             elif key in skipped.get(model, ()):
                 assert row == was
+            elif key in stale.get(model, ()):
+                assert was["status"] == "materialized", was
+                assert row == {**was, "status": "stale"}
             else:
                 assert row["status"] == "materialized" and row["error"] is None, row
                 assert (row["row_count"], row["fingerprint"]) == (was["row_count"], was["fingerprint"])
@@ -760,13 +770,13 @@ CASES = [
     case(
         "model-unknown",
         ["run", "nosuch"],
-        "unknown model 'nosuch' (models: daily_sales_summary, partitioned_sales_data)",
+        "unknown model 'nosuch' (models: daily_sales_summary, monthly_sales_summary, partitioned_sales_data)",
         "check `sqlbackfill ls`",
     ),
     case(
         "model-file-removed",
         ["run", SUMMARY],
-        f"unknown model '{SUMMARY}' (models: {UPSTREAM})",
+        f"unknown model '{SUMMARY}' (models: {MONTHLY}, {UPSTREAM})",
         "check `sqlbackfill ls`",
         setup=lambda root: (root / SUMMARY_MODEL).unlink(),
     ),
@@ -865,12 +875,16 @@ CASES = [
         "failed 2026-01-20: Conversion Error",
         "negative quantity for durian on 2026-01-20",
         "skipped 2026-01-20: an upstream partition failed",
+        "skipped 2026-01: an upstream partition failed",
         setup=negative_sale,
         exit_code=1,
+        # The month reads the failed day through the summary's (skipped) 20th: skipped too, but the other
+        # 30 summary days it reads were rebuilt, so it is marked stale.
         check=partition_failures(
             {UPSTREAM: ["2026-01-20"]},
             {SUMMARY: ["2026-01-20"]},
             "negative quantity for durian on 2026-01-20",
+            marked_stale={MONTHLY: ["2026-01"]},
         ),
     ),
     case(
@@ -878,12 +892,14 @@ CASES = [
         ["run", "--single-run"],
         "failed 2026-01-20",
         "negative quantity for durian on 2026-01-20",
+        "skipped 2026-01: an upstream partition failed",
         setup=negative_sale,
         exit_code=1,
         check=partition_failures(
             {UPSTREAM: ["2026-01-20"]},
             {SUMMARY: ["2026-01-20"]},
             "negative quantity for durian on 2026-01-20",
+            marked_stale={MONTHLY: ["2026-01"]},
         ),
     ),
     case(
@@ -891,9 +907,12 @@ CASES = [
         ["run"],
         "failed 2026-01-01: Conversion Error",
         "failed 2026-01-31",
+        "skipped 2026-01: an upstream partition failed",
         setup=edit(MODEL, "    product,\n", "    CAST(product AS INTEGER) AS product,\n"),
         exit_code=1,
-        check=partition_failures({UPSTREAM: JANUARY}, {SUMMARY: JANUARY}, "Could not convert string"),
+        check=partition_failures(
+            {UPSTREAM: JANUARY}, {SUMMARY: JANUARY, MONTHLY: ["2026-01"]}, "Could not convert string"
+        ),
     ),
     # --- bad-looking but valid: quotes, `;` and `--` in a value are data, never SQL
     case(

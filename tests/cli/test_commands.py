@@ -11,7 +11,10 @@ import pytest
 
 from tests.cli.helpers import (
     JANUARY,
+    KEYS,
+    LABELS,
     MODELS,
+    MONTHLY,
     SUMMARY,
     SUMMARY_ORACLE,
     UPSTREAM,
@@ -34,6 +37,12 @@ from tests.cli.helpers import (
 
 BAD_ROW = "INSERT INTO raw_sales VALUES (DATE '2026-01-20', 'pear', -1, 2.50)"
 FIX_ROW = "UPDATE raw_sales SET quantity = 1 WHERE quantity < 0"
+NONE = {"materialized": 0, "missing": 0, "failed": 0, "stale": 0, "running": 0, "waiting": 0}
+ALL_BUILT = {
+    UPSTREAM: {**NONE, "materialized": 31},
+    SUMMARY: {**NONE, "materialized": 31},
+    MONTHLY: {**NONE, "materialized": 1},
+}
 
 
 def model_file(root: Path, name: str) -> Path:
@@ -83,18 +92,66 @@ def test_init_refuses_an_existing_demo(demo_project: Path) -> None:
 # --- ls ---------------------------------------------------------------------------------------------------
 
 
-def test_ls_lists_both_models_with_their_partitioning(demo_project: Path) -> None:
+def ls_rows(out: str) -> list[list[str]]:
+    """The cells of `sqlbackfill ls`'s body rows."""
+    return [
+        [cell.strip() for cell in line.strip("│").split("│")]
+        for line in out.splitlines()
+        if line.startswith("│ ")
+    ]
+
+
+def test_ls_lists_the_models_with_their_partitioning(demo_project: Path) -> None:
     result = invoke("ls", "--project", demo_project)
     assert result.exit_code == 0, result.output
     out = result.stdout
     assert SUMMARY in out
     assert "partitioned_sales" in out
     assert out.count("day in Asia/Tokyo") == 2
-    assert out.count("per_partition") == 2
+    assert out.count("month in Asia/Tokyo") == 1
+    assert out.count("per_partition") == 3
     assert out.count(" 31 ") >= 2
     assert "2026-01-01" in out and "2026-01-31" in out
-    # Run order: the summary reads the daily model, so it comes after it.
-    assert out.index("partitioned_sales") < out.index(SUMMARY)
+    # Run order: the summary reads the daily model, the monthly model the summary, so each comes after.
+    # Columns: model, table, partition_by, partitioning, partitions, range, backfill, reads, tags, file.
+    assert ls_rows(out) == [
+        [
+            UPSTREAM,
+            UPSTREAM,
+            "date",
+            "day in Asia/Tokyo",
+            "31",
+            "2026-01-01 … 2026-01-31",
+            "per_partition",
+            "",
+            "",
+            f"models/{UPSTREAM}.sql",
+        ],
+        [
+            SUMMARY,
+            SUMMARY,
+            "date",
+            "day in Asia/Tokyo",
+            "31",
+            "2026-01-01 … 2026-01-31",
+            "per_partition",
+            UPSTREAM,
+            "",
+            f"models/{SUMMARY}.sql",
+        ],
+        [
+            MONTHLY,
+            MONTHLY,
+            "month",
+            "month in Asia/Tokyo",
+            "1",
+            "2026-01 … 2026-01",
+            "per_partition",
+            SUMMARY,
+            "rollup",
+            f"models/{MONTHLY}.sql",
+        ],
+    ]
 
 
 def test_ls_on_a_broken_project_is_exit_2(tmp_path: Path) -> None:
@@ -113,7 +170,7 @@ def test_ls_does_not_touch_the_warehouse(demo_project: Path) -> None:
 def test_init_then_single_run_materializes_every_partition(demo_project: Path) -> None:
     result = run(demo_project, "--single-run")
     assert result.exit_code == 0, result.output
-    assert re.search(r"run \S+: 62 materialized, 0 failed", result.stdout), result.stdout
+    assert re.search(r"run \S+: 63 materialized, 0 failed", result.stdout), result.stdout
     assert "Traceback" not in result.stderr
     per_day = raw_rows_per_day(demo_project)
     assert sorted(per_day) == JANUARY
@@ -122,10 +179,14 @@ def test_init_then_single_run_materializes_every_partition(demo_project: Path) -
     assert list(models) == list(MODELS)
     for name in MODELS:
         model = models[name]
-        assert model["counts"] == {"materialized": 31, "missing": 0, "failed": 0, "stale": 0, "running": 0}
-        assert [p["key"] for p in model["partitions"]] == JANUARY
+        assert model["counts"] == ALL_BUILT[name]
+        assert [p["key"] for p in model["partitions"]] == KEYS[name]
     assert {k: p["rows"] for k, p in by_key(models[UPSTREAM]).items()} == per_day
     assert {k: p["rows"] for k, p in by_key(models[SUMMARY]).items()} == dict.fromkeys(JANUARY, 1)
+    assert {k: p["rows"] for k, p in by_key(models[MONTHLY]).items()} == {"2026-01": 1}
+    assert query(demo_project, f"SELECT CAST(month AS VARCHAR), sales FROM {MONTHLY}") == [
+        ("2026-01-01", 308)
+    ]
     # The status rows agree with the tables themselves.
     counted = dict(query(demo_project, f"SELECT CAST(date AS VARCHAR), COUNT(*) FROM {UPSTREAM} GROUP BY 1"))
     assert counted == per_day
@@ -180,9 +241,11 @@ def test_run_one_named_model_leaves_the_other_alone(demo_project: Path) -> None:
     assert result.exit_code == 0, result.output
     assert f"main.{UPSTREAM}" in tables(demo_project)
     assert f"main.{SUMMARY}" not in tables(demo_project)
+    assert f"main.{MONTHLY}" not in tables(demo_project)
     models = status_json(demo_project)
     assert models[UPSTREAM]["counts"]["materialized"] == 31
     assert models[SUMMARY]["counts"]["missing"] == 31
+    assert models[MONTHLY]["counts"]["waiting"] == 1
 
 
 def test_run_a_start_only_range(demo_project: Path) -> None:
@@ -193,10 +256,21 @@ def test_run_a_start_only_range(demo_project: Path) -> None:
     assert built == JANUARY[14:]
 
 
-def test_run_the_summary_before_its_upstream_exists_is_exit_2(demo_project: Path) -> None:
-    line = assert_usage_error(run(demo_project, SUMMARY), f"models/{SUMMARY}.sql", UPSTREAM)
-    assert "create the tables it reads" in line
-    assert f"main.{SUMMARY}" not in tables(demo_project)
+def test_run_the_summary_before_its_upstream_exists_waits_and_is_exit_1(demo_project: Path) -> None:
+    result = run(demo_project, SUMMARY)
+    assert result.exit_code == 1, result.output
+    assert result.stderr.splitlines() == [
+        f"note: {SUMMARY}: waiting: 2026-01-01 … 2026-01-31 (31 partitions) wait on {UPSTREAM} "
+        "2026-01-01 … 2026-01-31 (31 not materialized)",
+        f"note: {SUMMARY}: nothing to run",
+    ]
+    assert re.fullmatch(
+        r"run \S+: 0 materialized, 0 failed, 31 waiting on upstream partitions\n", result.stdout
+    ), result.stdout
+    # Nothing written: no table, no status tables.
+    assert tables(demo_project) == {"main.raw_sales"}
+    summary = status_json(demo_project, SUMMARY)[SUMMARY]
+    assert summary["counts"] == {**NONE, "waiting": 31}
 
 
 # --- run: the demo walkthrough ----------------------------------------------------------------------------
@@ -204,69 +278,88 @@ def test_run_the_summary_before_its_upstream_exists_is_exit_2(demo_project: Path
 
 def test_demo_walkthrough(demo_project: Path) -> None:
     root = demo_project
-    # 1. One partition.
+    # 1. One day through the chain: the day models build it, the month (widened to 2026-01, which reads
+    # every day of January) waits on the 30 other summary days: exit 1, nothing written for it.
     one = run(root, "--start", "2026-01-15", "--end", "2026-01-15")
-    assert one.exit_code == 0, one.output
+    assert one.exit_code == 1, one.output
+    assert re.search(
+        r"run \S+: 2 materialized, 0 failed, 1 waiting on upstream partitions$", one.stdout.strip()
+    ), one.stdout
+    assert (
+        f"note: {MONTHLY}: --start 2026-01-15 falls inside partition 2026-01 (month in Asia/Tokyo): included"
+    ) in one.stderr
+    assert (
+        f"note: {MONTHLY}: waiting: 2026-01 (1 partition) wait on {SUMMARY} 2026-01-01 … 2026-01-31 in 2 runs "
+        "(30 not materialized)"
+    ) in one.stderr
     models = status_json(root)
-    for name in MODELS:
+    for name in (UPSTREAM, SUMMARY):
         assert models[name]["counts"]["materialized"] == 1
-        assert models[name]["counts"]["missing"] == 30
         assert by_key(models[name])["2026-01-15"]["status"] == "materialized"
+    assert models[UPSTREAM]["counts"] == {**NONE, "materialized": 1, "missing": 30}
+    # The summary's other days wait on the daily model's missing days.
+    assert models[SUMMARY]["counts"] == {**NONE, "materialized": 1, "waiting": 30}
+    assert by_key(models[SUMMARY])["2026-01-14"]["waiting_on"] == [
+        {"model": UPSTREAM, "keys": ["2026-01-14"]}
+    ]
+    assert models[MONTHLY]["counts"] == {**NONE, "waiting": 1}
+    assert by_key(models[MONTHLY])["2026-01"]["waiting_on"] == [
+        {"model": SUMMARY, "keys": [key for key in JANUARY if key != "2026-01-15"]}
+    ]
+    assert f"main.{MONTHLY}" not in tables(root)
     assert by_key(models[UPSTREAM])["2026-01-15"]["rows"] == raw_rows_per_day(root)["2026-01-15"]
 
-    # 2. A bad raw row on the 20th: that partition fails, the summary's 20th is skipped, the rest is built.
+    # 2. A bad raw row on the 20th: that partition fails, the summary's 20th and the month (which reads it)
+    # are skipped, the rest is built.
     execute(root, BAD_ROW)
     month = run(root, "--start", "2026-01-01", "--end", "2026-01-31")
     assert month.exit_code == 1, month.output
-    assert re.search(r"run \S+: 60 materialized, 1 failed, 1 skipped", month.stdout), month.stdout
+    assert re.search(r"run \S+: 60 materialized, 1 failed, 2 skipped", month.stdout), month.stdout
     assert "failed 2026-01-20" in month.stderr
     assert "negative quantity for pear on 2026-01-20" in month.stderr
-    assert "skipped 2026-01-20" in month.stderr
+    assert "skipped 2026-01-20: an upstream partition failed in this run" in month.stderr
+    assert "skipped 2026-01: an upstream partition failed in this run" in month.stderr
     models = status_json(root)
     failed = by_key(models[UPSTREAM])["2026-01-20"]
     assert failed["status"] == "failed"
     assert "negative quantity for pear on 2026-01-20" in failed["error"]
     assert failed["updated_at"] is not None
-    assert models[UPSTREAM]["counts"] == {
-        "materialized": 30,
-        "missing": 0,
-        "failed": 1,
-        "stale": 0,
-        "running": 0,
-    }
+    assert models[UPSTREAM]["counts"] == {**NONE, "materialized": 30, "failed": 1}
     skipped = by_key(models[SUMMARY])["2026-01-20"]
     assert skipped["status"] != "materialized"
-    assert skipped["status"] == "missing"
-    assert models[SUMMARY]["counts"]["materialized"] == 30
+    # Never built, and its upstream partition failed: it waits on it.
+    assert skipped["status"] == "waiting"
+    assert skipped["waiting_on"] == [{"model": UPSTREAM, "keys": ["2026-01-20"]}]
+    assert models[SUMMARY]["counts"] == {**NONE, "materialized": 30, "waiting": 1}
+    assert by_key(models[MONTHLY])["2026-01"]["status"] == "waiting"
+    assert by_key(models[MONTHLY])["2026-01"]["waiting_on"] == [{"model": SUMMARY, "keys": ["2026-01-20"]}]
     for key in JANUARY:
         if key != "2026-01-20":
             assert by_key(models[UPSTREAM])[key]["status"] == "materialized", key
             assert by_key(models[SUMMARY])[key]["status"] == "materialized", key
     assert query(root, f"SELECT COUNT(*) FROM {UPSTREAM} WHERE date = DATE '2026-01-20'") == [(0,)]
     assert query(root, f"SELECT COUNT(*) FROM {SUMMARY} WHERE date = DATE '2026-01-20'") == [(0,)]
+    assert query(root, f"SELECT COUNT(*) FROM {MONTHLY}") == [(0,)]
 
-    # 3. Fix the row; --only-failed rebuilds the failed partition, --only-missing the skipped one.
+    # 3. Fix the row; --only-failed rebuilds the failed partition and, in the same run, the partitions
+    # that read it (the summary's 20th, the month); --only-missing then has nothing left to do.
     execute(root, FIX_ROW)
     retried = run(root, "--only-failed")
     assert retried.exit_code == 0, retried.output
-    assert re.search(r"run \S+: 1 materialized, 0 failed", retried.stdout), retried.stdout
+    assert re.search(r"run \S+: 3 materialized, 0 failed", retried.stdout), retried.stdout
     models = status_json(root)
     assert models[UPSTREAM]["counts"]["materialized"] == 31
     assert by_key(models[UPSTREAM])["2026-01-20"]["error"] is None
     filled = run(root, "--only-missing")
     assert filled.exit_code == 0, filled.output
+    assert re.search(r"run \S+: 0 materialized, 0 failed", filled.stdout), filled.stdout
     models = status_json(root)
     for name in MODELS:
-        assert models[name]["counts"] == {
-            "materialized": 31,
-            "missing": 0,
-            "failed": 0,
-            "stale": 0,
-            "running": 0,
-        }
+        assert models[name]["counts"] == ALL_BUILT[name]
     assert table_rows(root, UPSTREAM) == sorted_rows(query(root, UPSTREAM_ORACLE))
     assert table_rows(root, SUMMARY) == sorted_rows(query(root, SUMMARY_ORACLE))
     assert len(table_rows(root, UPSTREAM)) == 309
+    assert query(root, f"SELECT CAST(month AS VARCHAR), sales FROM {MONTHLY}") == [("2026-01-01", 309)]
 
 
 def test_only_missing_and_only_failed_together_recover_in_one_run(demo_project: Path) -> None:
@@ -275,9 +368,10 @@ def test_only_missing_and_only_failed_together_recover_in_one_run(demo_project: 
     execute(demo_project, FIX_ROW)
     result = run(demo_project, "--only-failed", "--only-missing")
     assert result.exit_code == 0, result.output
-    assert re.search(r"run \S+: 2 materialized, 0 failed", result.stdout), result.stdout
-    for model in status_json(demo_project).values():
-        assert model["counts"]["materialized"] == 31
+    # The failed day, the summary's skipped day and the month that reads it.
+    assert re.search(r"run \S+: 3 materialized, 0 failed", result.stdout), result.stdout
+    for name, model in status_json(demo_project).items():
+        assert model["counts"] == ALL_BUILT[name]
     assert table_rows(demo_project, SUMMARY) == sorted_rows(query(demo_project, SUMMARY_ORACLE))
 
 
@@ -367,7 +461,7 @@ def test_only_missing_after_a_full_run_plans_nothing(demo_built: Path) -> None:
     dry = run(demo_built, "--only-missing", "--dry-run")
     assert dry.exit_code == 0, dry.output
     for name in MODELS:
-        assert f"{name} (day in Asia/Tokyo), per_partition: 0 partitions in 0 steps" in dry.stdout
+        assert f"{name} ({LABELS[name]}), per_partition: 0 partitions in 0 steps" in dry.stdout
     stamps = {
         m: [p["updated_at"] for p in model["partitions"]] for m, model in status_json(demo_built).items()
     }
@@ -402,20 +496,25 @@ def stale_counts(root: Path) -> dict[str, int]:
 
 def test_a_real_sql_change_makes_partitions_stale_and_only_stale_rebuilds_them(demo_built: Path) -> None:
     edit(model_file(demo_built, UPSTREAM), "quantity * price AS amount", "quantity * price * 2 AS amount")
-    assert stale_counts(demo_built) == {UPSTREAM: 31, SUMMARY: 0}
+    assert stale_counts(demo_built) == {UPSTREAM: 31, SUMMARY: 0, MONTHLY: 0}
     grid = invoke("status", "--project", demo_built)
-    assert "stale 31" in grid.stdout
+    assert grid.stdout.count("stale 31") == 1
+    # Only the stale partitions are planned, plus (in a run of several models) the partitions that read
+    # them, which the rebuild would leave stale: every summary day and the month.
     dry = run(demo_built, "--only-stale", "--dry-run")
     assert f"{UPSTREAM} (day in Asia/Tokyo), per_partition: 31 partitions in 31 steps" in dry.stdout
-    assert f"{SUMMARY} (day in Asia/Tokyo), per_partition: 0 partitions in 0 steps" in dry.stdout
+    assert f"{SUMMARY} (day in Asia/Tokyo), per_partition: 31 partitions in 31 steps" in dry.stdout
+    assert f"{MONTHLY} (month in Asia/Tokyo), per_partition: 1 partition in 1 step" in dry.stdout
     result = run(demo_built, "--only-stale")
     assert result.exit_code == 0, result.output
-    assert re.search(r"run \S+: 31 materialized, 0 failed", result.stdout), result.stdout
-    assert stale_counts(demo_built) == {UPSTREAM: 0, SUMMARY: 0}
+    assert re.search(r"run \S+: 63 materialized, 0 failed", result.stdout), result.stdout
+    assert stale_counts(demo_built) == {UPSTREAM: 0, SUMMARY: 0, MONTHLY: 0}
     doubled = UPSTREAM_ORACLE.replace("quantity * price AS amount", "quantity * price * 2 AS amount")
     assert table_rows(demo_built, UPSTREAM) == sorted_rows(query(demo_built, doubled))
+    summary_doubled = SUMMARY_ORACLE.replace("SUM(quantity * price)", "SUM(quantity * price * 2)")
+    assert table_rows(demo_built, SUMMARY) == sorted_rows(query(demo_built, summary_doubled))
     again = run(demo_built, "--only-stale", "--dry-run")
-    assert "0 partitions in 0 steps" in again.stdout
+    assert again.stdout.count("0 partitions in 0 steps") == 3
 
 
 def test_a_range_of_stale_partitions(demo_built: Path) -> None:
@@ -444,7 +543,7 @@ def test_a_range_of_stale_partitions(demo_built: Path) -> None:
 )
 def test_changes_that_do_not_change_data_are_not_stale(demo_built: Path, old: str, new: str) -> None:
     edit(model_file(demo_built, UPSTREAM), old, new)
-    assert stale_counts(demo_built) == {UPSTREAM: 0, SUMMARY: 0}
+    assert stale_counts(demo_built) == {UPSTREAM: 0, SUMMARY: 0, MONTHLY: 0}
     dry = run(demo_built, "--only-stale", "--dry-run")
     assert dry.exit_code == 0, dry.output
     assert "31 partitions" not in dry.stdout
@@ -452,7 +551,8 @@ def test_changes_that_do_not_change_data_are_not_stale(demo_built: Path, old: st
 
 def test_a_timezone_change_makes_partitions_stale(demo_built: Path) -> None:
     edit(model_file(demo_built, SUMMARY), "-- timezone: Asia/Tokyo", "-- timezone: UTC")
-    assert stale_counts(demo_built) == {UPSTREAM: 0, SUMMARY: 31}
+    # The month reads the summary's days, which are stale but still materialized: it is not stale itself.
+    assert stale_counts(demo_built) == {UPSTREAM: 0, SUMMARY: 31, MONTHLY: 0}
 
 
 def test_a_moved_start_keeps_the_old_keys_out_of_status(demo_built: Path) -> None:
@@ -462,7 +562,7 @@ def test_a_moved_start_keeps_the_old_keys_out_of_status(demo_built: Path) -> Non
     assert "4 recorded partitions the model no longer has" in result.stderr
     model = status_json(demo_built, UPSTREAM)[UPSTREAM]
     assert [p["key"] for p in model["partitions"]] == JANUARY[4:]
-    assert model["counts"] == {"materialized": 27, "missing": 0, "failed": 0, "stale": 0, "running": 0}
+    assert model["counts"] == {**NONE, "materialized": 27}
     # The data of the keys it no longer has is kept.
     assert query(demo_built, f"SELECT COUNT(*) FROM {UPSTREAM} WHERE date < DATE '2026-01-05'")[0][0] > 0
 
@@ -471,10 +571,10 @@ def test_a_moved_start_keeps_the_old_keys_out_of_status(demo_built: Path) -> Non
 
 
 def assert_nothing_built(root: Path) -> None:
-    """Neither model's table exists and no partition status was recorded."""
+    """No model's table exists and no partition status was recorded."""
     names = tables(root)
-    assert f"main.{UPSTREAM}" not in names
-    assert f"main.{SUMMARY}" not in names
+    for model in MODELS:
+        assert f"main.{model}" not in names
     if "sqlbackfill.partitions" in names:
         assert query(root, "SELECT COUNT(*) FROM sqlbackfill.partitions") == [(0,)]
 
@@ -590,6 +690,138 @@ def test_a_broken_model_file_is_exit_2_naming_file_and_line(
 
 def test_a_missing_project_is_exit_2(tmp_path: Path) -> None:
     assert_usage_error(run(tmp_path / "nowhere"), "nowhere", "--project", "sqlbackfill init")
+
+
+# --- model graphs: selectors, waiting, cascade -------------------------------------------------------------
+
+
+def test_run_a_downstream_selector_builds_the_chain_in_order(demo_project: Path) -> None:
+    result = run(demo_project, f"{UPSTREAM}+")
+    assert result.exit_code == 0, result.output
+    assert re.fullmatch(r"run \S+: 63 materialized, 0 failed\n", result.stdout), result.stdout
+    headers = [line for line in result.stderr.splitlines() if not line.startswith(" ")]
+    assert headers == [
+        f"{UPSTREAM}: per_partition, 31 partitions in 31 steps",
+        f"{SUMMARY}: per_partition, 31 partitions in 31 steps",
+        f"{MONTHLY}: per_partition, 1 partition in 1 step",
+    ]
+    assert "31 materialized (308 rows)" in result.stderr
+    assert "31 materialized (31 rows)" in result.stderr
+    assert "1 materialized (1 row)" in result.stderr
+    models = status_json(demo_project)
+    assert {name: model["counts"] for name, model in models.items()} == ALL_BUILT
+    assert table_rows(demo_project, SUMMARY) == sorted_rows(query(demo_project, SUMMARY_ORACLE))
+    assert query(demo_project, f"SELECT CAST(month AS VARCHAR), sales FROM {MONTHLY}") == [
+        ("2026-01-01", 308)
+    ]
+
+
+def test_run_a_selector_downstream_of_the_summary_leaves_the_daily_model_alone(demo_built: Path) -> None:
+    stamps = [p["updated_at"] for p in status_json(demo_built, UPSTREAM)[UPSTREAM]["partitions"]]
+    result = run(demo_built, f"{SUMMARY}+", "--start", "2026-01-10", "--end", "2026-01-10")
+    assert result.exit_code == 0, result.output
+    assert re.fullmatch(r"run \S+: 2 materialized, 0 failed\n", result.stdout), result.stdout
+    assert f"note: {MONTHLY}: --start 2026-01-10 falls inside partition 2026-01" in result.stderr
+    assert [p["updated_at"] for p in status_json(demo_built, UPSTREAM)[UPSTREAM]["partitions"]] == stamps
+
+
+def test_ls_by_tag_lists_only_the_tagged_model(demo_project: Path) -> None:
+    result = invoke("ls", "--project", demo_project, "tag:rollup")
+    assert result.exit_code == 0, result.output
+    assert ls_rows(result.stdout) == [
+        [
+            MONTHLY,
+            MONTHLY,
+            "month",
+            "month in Asia/Tokyo",
+            "1",
+            "2026-01 … 2026-01",
+            "per_partition",
+            SUMMARY,
+            "rollup",
+            f"models/{MONTHLY}.sql",
+        ]
+    ]
+    assert UPSTREAM not in result.stdout
+
+
+def test_ls_selectors_keep_run_order(demo_project: Path) -> None:
+    for selector, expected in (
+        (f"{UPSTREAM}+", list(MODELS)),
+        (f"+{MONTHLY}", list(MODELS)),
+        (f"+{SUMMARY}", [UPSTREAM, SUMMARY]),
+        (f"{SUMMARY}+", [SUMMARY, MONTHLY]),
+    ):
+        result = invoke("ls", "--project", demo_project, selector)
+        assert result.exit_code == 0, result.output
+        assert [row[0] for row in ls_rows(result.stdout)] == expected, selector
+
+
+def test_ls_an_unknown_tag_is_exit_2(demo_project: Path) -> None:
+    assert_usage_error(
+        invoke("ls", "--project", demo_project, "tag:nosuch"), "unknown tag 'nosuch'", "rollup"
+    )
+
+
+def test_dry_run_shows_the_month_waiting_on_a_missing_day(demo_project: Path) -> None:
+    built = run(demo_project, f"+{SUMMARY}", "--end", "2026-01-30")
+    assert built.exit_code == 0, built.output
+    before = fingerprint(warehouse(demo_project))
+    waiting = f"waiting: 2026-01 (1 partition) wait on {SUMMARY} 2026-01-31 (1 not materialized)"
+    dry = run(demo_project, MONTHLY, "--dry-run")
+    assert dry.exit_code == 0, dry.output
+    assert dry.stdout.splitlines() == [
+        f"{MONTHLY} (month in Asia/Tokyo), per_partition: 0 partitions in 0 steps",
+        f"  {waiting}",
+    ]
+    assert f"note: {MONTHLY}: {waiting}" in dry.stderr
+    assert fingerprint(warehouse(demo_project)) == before
+    # The real run waits the same way: exit 1, the month not built.
+    real = run(demo_project, MONTHLY)
+    assert real.exit_code == 1, real.output
+    assert re.fullmatch(
+        r"run \S+: 0 materialized, 0 failed, 1 waiting on upstream partitions\n", real.stdout
+    ), real.stdout
+    assert f"note: {MONTHLY}: {waiting}" in real.stderr
+    assert f"main.{MONTHLY}" not in tables(demo_project)
+    # Run over all models, the missing day is built first in the same run, so the month is not waiting.
+    dry_all = run(demo_project, "--dry-run")
+    assert dry_all.exit_code == 0, dry_all.output
+    assert "waiting:" not in dry_all.stdout
+    assert f"{MONTHLY} (month in Asia/Tokyo), per_partition: 1 partition in 1 step" in dry_all.stdout
+
+
+def test_rebuilding_summary_days_makes_the_month_stale(demo_built: Path) -> None:
+    result = run(demo_built, SUMMARY, "--start", "2026-01-10", "--end", "2026-01-11")
+    assert result.exit_code == 0, result.output
+    assert re.fullmatch(r"run \S+: 2 materialized, 0 failed\n", result.stdout), result.stdout
+    assert stale_counts(demo_built) == {UPSTREAM: 0, SUMMARY: 0, MONTHLY: 1}
+    month = by_key(status_json(demo_built, MONTHLY)[MONTHLY])["2026-01"]
+    assert month["status"] == "stale"
+    assert "waiting_on" not in month
+    dry = run(demo_built, "--only-stale", "--dry-run")
+    assert f"{MONTHLY} (month in Asia/Tokyo), per_partition: 1 partition in 1 step" in dry.stdout
+    assert dry.stdout.count("0 partitions in 0 steps") == 2
+    rebuilt = run(demo_built, "--only-stale")
+    assert rebuilt.exit_code == 0, rebuilt.output
+    assert re.fullmatch(r"run \S+: 1 materialized, 0 failed\n", rebuilt.stdout), rebuilt.stdout
+    assert stale_counts(demo_built) == dict.fromkeys(MODELS, 0)
+
+
+@pytest.mark.parametrize("command", ["unlock", "compile"])
+@pytest.mark.parametrize(
+    "selector", [f"{UPSTREAM}+", f"+{MONTHLY}", f"+{SUMMARY}+", "tag:rollup", f"{MONTHLY}+"]
+)
+def test_unlock_and_compile_take_one_model_name_not_a_selector(
+    demo_built: Path, command: str, selector: str
+) -> None:
+    before = fingerprint(warehouse(demo_built))
+    result = invoke(command, "--project", demo_built, selector)
+    assert_usage_error(
+        result, f"{command} takes one model name, not the selector '{selector}'", "name the model"
+    )
+    assert result.stdout == ""
+    assert fingerprint(warehouse(demo_built)) == before
 
 
 # --- compile ----------------------------------------------------------------------------------------------

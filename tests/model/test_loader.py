@@ -109,8 +109,13 @@ def test_cycle_between_files_is_an_error(models_dir: Path) -> None:
 def test_demo_models_load_in_run_order() -> None:
     demo = Path(sqlbackfill.demo.__file__).parent / "models"
     models = load(demo)
-    assert names(models) == ["partitioned_sales_data", "daily_sales_summary"]
-    assert all(m.partitioning.label == "day in Asia/Tokyo" for m in models)
+    assert names(models) == ["partitioned_sales_data", "daily_sales_summary", "monthly_sales_summary"]
+    assert [m.partitioning.label for m in models] == [
+        "day in Asia/Tokyo",
+        "day in Asia/Tokyo",
+        "month in Asia/Tokyo",
+    ]
+    assert [m.tags for m in models] == [(), (), ("rollup",)]
 
 
 # --- depends_on ---------------------------------------------------------------------------------------------
