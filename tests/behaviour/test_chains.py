@@ -160,3 +160,36 @@ def test_an_upstream_failure_skips_the_month_through_the_chain(warehouse: Wareho
     assert rows(warehouse, "SELECT n FROM monthly") == rows(
         warehouse, f"SELECT COUNT(*) FROM events WHERE {MARCH}"
     )
+
+
+def test_upstream_first_under_concurrency_per_partition(warehouse: Warehouse, tmp_path: Path) -> None:
+    """Steps of one model run on several connections at once; a model starts only when its upstream
+    model's steps are all done, so every day is written after its hours and the month after its days."""
+    project = warehouse.project(tmp_path / "project", CHAIN)
+    project.run("hourly+", single_run=True)
+    # DuckDB takes one writer. fakesnow runs on DuckDB too: two hours of one day marking that day stale at
+    # once are a write-write conflict it answers with an HTTP error the connector retries for minutes, where
+    # Snowflake itself queues the second UPDATE behind the first's table lock (PostgreSQL: its row lock).
+    concurrency = 3 if warehouse.engine == "postgres" else 1
+    report = project.run(
+        "hourly+", per_partition=True, concurrency=concurrency, start="2026-03-07", end="2026-03-09"
+    )
+    assert [(p.model.name, p.partitions) for p in report.plans] == [
+        ("hourly", 71),
+        ("daily", 3),
+        ("monthly", 1),
+    ]
+    assert (report.succeeded, report.exit_code) == (75, 0)
+    updated = {
+        model: dict(
+            warehouse.sql(
+                f"SELECT partition_key, updated_at FROM sqlbackfill.partitions WHERE model = '{model}'"
+            )
+        )
+        for model in CHAIN
+    }
+    for day in ("2026-03-07", "2026-03-08", "2026-03-09"):
+        hours = [at for key, at in updated["hourly"].items() if key.startswith(day)]
+        assert updated["daily"][day] >= max(hours), day
+    assert updated["monthly"]["2026-03"] >= max(updated["daily"][d] for d in ("2026-03-07", "2026-03-09"))
+    assert_chain_equals_recompute(warehouse)
