@@ -147,11 +147,16 @@ class Execution:
 
     def _unblocked_steps(self, model: Model, steps: list[Run]) -> list[Run]:
         """The steps minus partitions whose upstream failed in this run (reported as skipped)."""
+        # Upstream models finished before this one started: what they left unbuilt is known once.
+        reading = [
+            (reason, self._reading(model, unbuilt))
+            for reason, unbuilt in ((UPSTREAM_FAILED, self.failed), (UPSTREAM_HELD, self.held))
+        ]
         runnable: list[Run] = []
         for lo, hi in steps:
             left = [(lo, hi)]
-            for reason, unbuilt in ((UPSTREAM_FAILED, self.failed), (UPSTREAM_HELD, self.held)):
-                blocked = intersect(left, self._reading(model, unbuilt))
+            for reason, readers in reading:
+                blocked = intersect(left, readers)
                 if blocked:
                     self._counts["skipped"] += self._skip(model, blocked, reason)
                     with self._lock:  # its readers must not run over it either

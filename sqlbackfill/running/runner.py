@@ -28,7 +28,7 @@ from sqlbackfill.running.events import Listener, Note, ignore
 from sqlbackfill.running.execution import Execution, RunReport, Worker
 from sqlbackfill.running.policy import DEFAULT_RETRIES, FailurePolicy
 from sqlbackfill.running.session import Session
-from sqlbackfill.state import WarehouseState, status_of
+from sqlbackfill.state import PartitionStatus, WarehouseState, statuses_of
 from sqlbackfill.state.leases import DEFAULT_TTL, LeaseStore
 
 
@@ -61,13 +61,13 @@ class StatusReader:
 
     def __init__(self, state: WarehouseState | None) -> None:
         self.state = state
-        self._read: dict[str, dict[str, str]] = {}
+        self._read: dict[str, dict[str, PartitionStatus]] = {}
 
-    def of(self, model: Model) -> dict[str, str]:
+    def of(self, model: Model) -> dict[str, PartitionStatus]:
         """`{key: status}` of the recorded partitions (a key absent is missing)."""
         if model.name not in self._read:
             records = self.state.records(model.name) if self.state is not None else {}
-            self._read[model.name] = {key: status_of(r, model.fingerprint) for key, r in records.items()}
+            self._read[model.name] = statuses_of(records, model.fingerprint)
         return self._read[model.name]
 
 

@@ -13,7 +13,7 @@ from sqlbackfill.partitions import Run
 from sqlbackfill.partitions.ranges import intersect, normalize
 from sqlbackfill.planning import ready_runs, waited_keys, waiting_on
 from sqlbackfill.running.session import Session
-from sqlbackfill.state import PartitionRecord, PartitionStatus, status_of
+from sqlbackfill.state import PartitionRecord, PartitionStatus, status_of, statuses_of
 from sqlbackfill.state.leases import LeaseStore
 
 STATUSES = tuple(s.value for s in PartitionStatus)
@@ -109,10 +109,9 @@ def _waits(
     upstreams = upstream_of(model, models)
     if not upstreams:
         return {}
-    ready = {}
-    for up in upstreams:
-        statuses = {key: status_of(r, up.fingerprint) for key, r in records.get(up.name, {}).items()}
-        ready[up.name] = ready_runs(up, statuses)
+    ready = {
+        up.name: ready_runs(up, statuses_of(records.get(up.name, {}), up.fingerprint)) for up in upstreams
+    }
     return waited_keys(model, waiting_on(model, [run], upstreams, ready))
 
 

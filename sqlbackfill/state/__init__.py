@@ -7,6 +7,7 @@ from sqlbackfill.state.store import (
     StateStore,
     WarehouseState,
     status_of,
+    statuses_of,
     utc_now,
 )
 
@@ -17,5 +18,6 @@ __all__ = [
     "StateStore",
     "WarehouseState",
     "status_of",
+    "statuses_of",
     "utc_now",
 ]

@@ -57,6 +57,11 @@ def status_of(record: PartitionRecord | None, fingerprint: str) -> PartitionStat
     return PartitionStatus.MATERIALIZED
 
 
+def statuses_of(records: dict[str, PartitionRecord], fingerprint: str) -> dict[str, PartitionStatus]:
+    """Each recorded partition's status by key (a key absent is missing)."""
+    return {key: status_of(record, fingerprint) for key, record in records.items()}
+
+
 @dataclass(frozen=True)
 class RunRecord:
     """One row of `sqlbackfill.runs`: a model's share of one `sqlbackfill run`."""

@@ -101,6 +101,21 @@ def ls_rows(out: str) -> list[list[str]]:
     ]
 
 
+# The monthly model's row in `ls` (cells as `ls_rows` reads them).
+MONTHLY_LS_ROW = [
+    MONTHLY,
+    MONTHLY,
+    "month",
+    "month in Asia/Tokyo",
+    "1",
+    "2026-01 … 2026-01",
+    "per_partition",
+    SUMMARY,
+    "rollup",
+    f"models/{MONTHLY}.sql",
+]
+
+
 def test_ls_lists_the_models_with_their_partitioning(demo_project: Path) -> None:
     result = invoke("ls", "--project", demo_project)
     assert result.exit_code == 0, result.output
@@ -139,18 +154,7 @@ def test_ls_lists_the_models_with_their_partitioning(demo_project: Path) -> None
             "",
             f"models/{SUMMARY}.sql",
         ],
-        [
-            MONTHLY,
-            MONTHLY,
-            "month",
-            "month in Asia/Tokyo",
-            "1",
-            "2026-01 … 2026-01",
-            "per_partition",
-            SUMMARY,
-            "rollup",
-            f"models/{MONTHLY}.sql",
-        ],
+        MONTHLY_LS_ROW,
     ]
 
 
@@ -728,20 +732,7 @@ def test_run_a_selector_downstream_of_the_summary_leaves_the_daily_model_alone(d
 def test_ls_by_tag_lists_only_the_tagged_model(demo_project: Path) -> None:
     result = invoke("ls", "--project", demo_project, "tag:rollup")
     assert result.exit_code == 0, result.output
-    assert ls_rows(result.stdout) == [
-        [
-            MONTHLY,
-            MONTHLY,
-            "month",
-            "month in Asia/Tokyo",
-            "1",
-            "2026-01 … 2026-01",
-            "per_partition",
-            SUMMARY,
-            "rollup",
-            f"models/{MONTHLY}.sql",
-        ]
-    ]
+    assert ls_rows(result.stdout) == [MONTHLY_LS_ROW]
     assert UPSTREAM not in result.stdout
 
 
