@@ -14,6 +14,7 @@ import tempfile
 from pathlib import Path
 
 from bench import scenarios
+from bench.measure import compile_bytecode
 from bench.report import render, write_results
 from bench.scenarios import Result
 from bench.workload import ROOT, Workspace, ensure_data
@@ -36,6 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     repeat = 1 if args.quick else args.repeat
     master = ensure_data(args.scale)
+    compile_bytecode()
     results: list[Result] = []
     with tempfile.TemporaryDirectory(prefix="sqlbackfill-bench-") as folder:
         ws = Workspace(Path(folder), master)

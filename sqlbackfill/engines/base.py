@@ -199,7 +199,10 @@ class EngineAdapter(ABC):
         """A derived table `alias(columns)` of text values whose rows are bound as parameters (see
         `rows_params`): one short statement covers thousands of partitions, with no thousands of
         literals to build, send and parse. Here: one array per column, zipped by UNNEST."""
-        text_array = exp.DataType.build("TEXT[]", dialect="postgres")
+        # TEXT[] as a tree: parsing it would load a dialect this engine may not need.
+        text_array = exp.DataType(
+            this=exp.DataType.Type.ARRAY, expressions=[exp.DataType.build("text")], nested=True
+        )
         arrays = [exp.cast(exp.Placeholder(this=f"{name}_{column}"), text_array.copy()) for column in columns]
         unnested = [exp.alias_(exp.Unnest(expressions=[a]), c) for a, c in zip(arrays, columns, strict=True)]
         return exp.select(*unnested).subquery(alias)

@@ -209,6 +209,18 @@ def test_table_columns_of_a_missing_table_is_none(adapter: DuckDBAdapter, table:
     assert adapter.table_columns(exp.to_table(table)) is None
 
 
+def test_table_columns_inside_a_transaction_leave_it_usable(adapter: DuckDBAdapter) -> None:
+    # Outside a transaction a missing table is a catalog error caught; inside one that error would abort
+    # the transaction, so the adapter asks differently there.
+    adapter.execute("CREATE TABLE daily (d DATE)")
+    with adapter.transaction():
+        assert adapter.table_columns(exp.to_table("missing")) is None
+        columns = adapter.table_columns(exp.to_table("daily"))
+        adapter.execute("INSERT INTO daily VALUES (DATE '2026-01-01')")
+    assert columns is not None and [c.name for c in columns] == ["d"]
+    assert adapter.fetchall("SELECT COUNT(*) FROM daily") == [(1,)]
+
+
 @pytest.mark.parametrize(
     ("table", "expected"),
     [
