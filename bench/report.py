@@ -62,7 +62,11 @@ def machine() -> str:
 
 def write_results(path: Path, results: list[Result], args: argparse.Namespace) -> None:
     """RESULTS.md: when, where, how, and the table."""
-    runs = "1 run each (--quick)" if args.quick else f"median of {args.repeat} runs"
+    runs = (
+        "1 run each (--quick)"
+        if args.quick
+        else f"median of {args.repeat} runs, {max(args.repeat, 7)} for the commands that take a second or two"
+    )
     text = f"""# Benchmark results
 
 Measured {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC with `python -m bench{" --quick" if args.quick else ""}`
@@ -74,6 +78,7 @@ Machine: {machine()}.
 
 Ratios are sqlbackfill's whole process over the hand-written script's (`../shared/bench/raw_baseline.py`,
 or `bench/raw_restatement.py` for the restatement) on fresh copies of the same database; for the
-PostgreSQL row, concurrency 4 over concurrency 1. See `bench/NOTES.md` for profiles and floors.
+PostgreSQL row, concurrency 4 over concurrency 1. The package's bytecode is compiled first, as `pip install`
+does. See `bench/NOTES.md` for profiles and floors.
 """
     path.write_text(text)
