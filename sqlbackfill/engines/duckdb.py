@@ -160,7 +160,7 @@ class DuckDBAdapter(EngineAdapter):
                     return None
         if not rows:
             return None
-        return [Column(name, _data_type(type_name)) for name, type_name in rows]
+        return [Column(column, _data_type(type_name)) for column, type_name in rows]
 
     def describe_query(self, sql: str, params: Params | None = None) -> list[Column]:
         rows = self.fetchall(f"DESCRIBE {sql}", params)  # DESCRIBE takes any query; nothing runs

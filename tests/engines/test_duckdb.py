@@ -209,7 +209,7 @@ def test_table_columns_of_a_missing_table_is_none(adapter: DuckDBAdapter, table:
     assert adapter.table_columns(exp.to_table(table)) is None
 
 
-def test_table_columns_inside_a_transaction_leave_it_usable(adapter: DuckDBAdapter) -> None:
+def test_table_columns_inside_a_transaction_leaves_it_usable(adapter: DuckDBAdapter) -> None:
     # Outside a transaction a missing table is a catalog error caught; inside one that error would abort
     # the transaction, so the adapter asks differently there.
     adapter.execute("CREATE TABLE daily (d DATE)")
