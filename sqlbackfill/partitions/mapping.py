@@ -47,11 +47,7 @@ def upstream_runs(
             if overlap is not None:
                 found.append((overlap[0] - lookback, overlap[1]))
     elif isinstance(down, ValuePartitioning) and isinstance(up, ValuePartitioning):
-        for lo, hi in runs:
-            for _, value in down.members(lo, hi):
-                index = up.ordinal_of(value)
-                if index is not None:
-                    found.append((index, index + 1))
+        found.extend(_same_values(down, runs, up))
     elif any(_exists(down, run) for run in runs):
         found.append(up_bounds)
     return _clip(up, found, up_bounds)
@@ -77,14 +73,21 @@ def downstream_runs(
             if overlap is not None:
                 found.append(overlap)
     elif isinstance(up, ValuePartitioning) and isinstance(down, ValuePartitioning):
-        for lo, hi in existing:
-            for _, value in up.members(lo, hi):
-                index = down.ordinal_of(value)
-                if index is not None:
-                    found.append((index, index + 1))
+        found.extend(_same_values(up, existing, down))
     elif existing:
         found.append(down_bounds)
     return _clip(down, found, down_bounds)
+
+
+def _same_values(source: ValuePartitioning, runs: Sequence[Run], target: ValuePartitioning) -> list[Run]:
+    """Values map by identity: each value of `runs` in `source` as its partition in `target`, if any."""
+    found: list[Run] = []
+    for lo, hi in runs:
+        for _, value in source.members(lo, hi):
+            index = target.ordinal_of(value)
+            if index is not None:
+                found.append((index, index + 1))
+    return found
 
 
 def _check_lookback(lookback: int) -> None:
