@@ -1,18 +1,31 @@
-"""Window bounds as values typed for the partition column: DATE, naive TIMESTAMP or TIMESTAMPTZ."""
+"""Window bounds as typed values: for the partition column (the window filter, row counts), and for each
+`@start`/`@end` of the model's SQL as what it is compared with (DATE, naive TIMESTAMP or TIMESTAMPTZ)."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 
 from sqlglot import exp
 
-from sqlbackfill.engines import Column, TemporalKind
+from sqlbackfill.engines import Column, TemporalKind, temporal_kind
 from sqlbackfill.errors import ModelError
 from sqlbackfill.model import WINDOW_PLACEHOLDERS, Model
+from sqlbackfill.model.query import USE_INDEX
 from sqlbackfill.partitions import Grain, TimePartitioning, ValuePartitioning
 
 START = WINDOW_PLACEHOLDERS["start"]
 END = WINDOW_PLACEHOLDERS["end"]
+# A bound's parameter for each kind of value it is compared with: `sqlbackfill_start_ts` is also what
+# `@start_ts` binds, `sqlbackfill_start_date` what `@start_date` binds.
+KIND_SUFFIX = {TemporalKind.DATE: "_date", TemporalKind.NAIVE: "_wall", TemporalKind.AWARE: "_ts"}
+# The explicit forms and the type they always have.
+EXPLICIT = {
+    WINDOW_PLACEHOLDERS["start_ts"]: TemporalKind.AWARE,
+    WINDOW_PLACEHOLDERS["end_ts"]: TemporalKind.AWARE,
+    WINDOW_PLACEHOLDERS["start_date"]: TemporalKind.DATE,
+    WINDOW_PLACEHOLDERS["end_date"]: TemporalKind.DATE,
+}
 
 
 def guess_kind(model: Model) -> TemporalKind:
@@ -24,18 +37,34 @@ def guess_kind(model: Model) -> TemporalKind:
 
 
 def default_type(kind: TemporalKind) -> exp.DataType:
-    """A type for a kind, used only while guessing."""
+    """A portable type for a kind: guesses, and the explicit `@start_ts`/`@start_date` forms."""
     name = {TemporalKind.DATE: "DATE", TemporalKind.NAIVE: "TIMESTAMP", TemporalKind.AWARE: "TIMESTAMPTZ"}
     return exp.DataType.build(name.get(kind, "TEXT"))
 
 
-class Bounds:
-    """Turns half-open runs of partition ordinals into typed bound values for one model and column."""
+def bound_text(model: Model, kind: TemporalKind, instant: dt.datetime) -> str:
+    """The text of one window bound for a value of `kind`, in the model's timezone: a local date, a
+    wall-clock time, or the instant in local time with its offset."""
+    partitioning = model.partitioning
+    assert isinstance(partitioning, TimePartitioning)
+    if kind is TemporalKind.DATE:
+        return partitioning.local_date(instant).isoformat()
+    if kind is TemporalKind.NAIVE:
+        return partitioning.naive_bound(instant).strftime("%Y-%m-%d %H:%M:%S")
+    return partitioning.local_text(instant)
 
-    def __init__(self, model: Model, column: Column) -> None:
+
+class Bounds:
+    """Turns half-open runs of partition ordinals into typed bound values for one model and column.
+
+    `uses` types the model's own `@start`/`@end` by what each is compared with (by the placeholder's
+    use index); a use it lacks is typed for the partition column."""
+
+    def __init__(self, model: Model, column: Column, uses: Mapping[int, exp.DataType] | None = None) -> None:
         self.model = model
         self.column = column
         self.kind = column.kind
+        self.uses = dict(uses or {})
         self._check()
 
     def _check(self) -> None:
@@ -68,20 +97,31 @@ class Bounds:
 
     def value(self, instant: dt.datetime) -> str:
         """The text of one bound for this column kind, in the model's timezone."""
-        partitioning = self.model.partitioning
-        assert isinstance(partitioning, TimePartitioning)
-        if self.kind is TemporalKind.DATE:
-            return partitioning.local_date(instant).isoformat()
-        if self.kind is TemporalKind.NAIVE:
-            return partitioning.naive_bound(instant).strftime("%Y-%m-%d %H:%M:%S")
-        return partitioning.local_text(instant)
+        return bound_text(self.model, self.kind, instant)
+
+    def window_value(self, placeholder: exp.Placeholder) -> exp.Expr:
+        """The bound a window placeholder of the model's SQL stands for: cast to the type of what it is
+        compared with, to the explicit form's type (`@start_ts`, `@start_date`), or to the column's."""
+        kind = EXPLICIT.get(placeholder.name)
+        if kind is not None:
+            return exp.Cast(this=exp.Placeholder(this=placeholder.name), to=default_type(kind))
+        compared = self.uses.get(placeholder.meta.get(USE_INDEX, -1))
+        if compared is None:
+            return self.placeholder(placeholder.name)
+        name = placeholder.name + KIND_SUFFIX[temporal_kind(compared)]
+        return exp.Cast(this=exp.Placeholder(this=name), to=compared.copy())
 
     def params(self, lo: int, hi: int) -> dict[str, str]:
-        """Bound parameter values for the window of partitions `[lo, hi)`."""
+        """Bound parameter values for the window of partitions `[lo, hi)`: for the partition column, and
+        for each kind of value a bound may be compared with (statements keep only those they use)."""
         partitioning = self.model.partitioning
         assert isinstance(partitioning, TimePartitioning)
         start, end = partitioning.window(lo, hi)
-        return {START: self.value(start), END: self.value(end)}
+        params = {START: self.value(start), END: self.value(end)}
+        for name, instant in ((START, start), (END, end)):
+            for kind, suffix in KIND_SUFFIX.items():
+                params[name + suffix] = bound_text(self.model, kind, instant)
+        return params
 
     def edges(self, lo: int, hi: int) -> list[str]:
         """The bound texts of partitions `lo` … `hi` (inclusive): partition `o`'s window runs from

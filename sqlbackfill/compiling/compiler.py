@@ -1,7 +1,8 @@
 """Compile a model for one engine: describe its output, then build DDL, DELETE and INSERT trees once.
 
-Window bounds are bound parameters (`CAST($sqlbackfill_start AS DATE)`), so a per-partition run renders
-SQL once and binds values per window; `display()` inlines the values for `sqlbackfill compile`.
+Window bounds are bound parameters (`CAST($sqlbackfill_start AS DATE)`, each `@start`/`@end` typed for what
+it is compared with), so a per-partition run renders SQL once and binds values per window; `display()`
+inlines the values for `sqlbackfill compile`.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from sqlglot import exp
 
 from sqlbackfill.compiling.bounds import END, START, Bounds, default_type, guess_kind
 from sqlbackfill.compiling.counts import WINDOWS, counts_query, window_columns
+from sqlbackfill.compiling.rewrites import engine_rewrites
+from sqlbackfill.compiling.window import UntypedBound, window_uses
 from sqlbackfill.engines import BoundQuery, Column, EngineAdapter, Statement
 from sqlbackfill.errors import ModelError, SchemaMismatchError, StatementError
 from sqlbackfill.model import WINDOW_PLACEHOLDERS, Model
@@ -30,6 +33,7 @@ class CompiledModel:
         columns: list[Column],
         partition: Column,
         existing: list[Column] | None,
+        uses: dict[int, exp.DataType] | None = None,
     ) -> None:
         self.model = model
         self.adapter = adapter
@@ -37,7 +41,7 @@ class CompiledModel:
         self.partition = partition
         self.target_exists = existing is not None
         self.target = adapter.normalize_table(model.table)
-        self.bounds = Bounds(model, partition)
+        self.bounds = Bounds(model, partition, uses)
         self._by_values = isinstance(model.partitioning, ValuePartitioning)
         self._cached: dict[str, Statement] = {}
         self._counts: exp.Select | None = None
@@ -128,55 +132,34 @@ class CompiledModel:
 
 
 def bound_query(model: Model, bounds: Bounds | None, adapter: EngineAdapter) -> exp.Query:
-    """The model's query with `@start`/`@end` as parameters cast to the partition column's type
-    (or as NULL when `bounds` is None: enough to learn the output's types), rewritten where the
-    engine lacks a construct sqlglot passes through."""
+    """The model's query with its window bounds as parameters, each cast to the type of what it is compared
+    with (`Bounds.window_value`), or as NULL when `bounds` is None (enough to learn the output's types),
+    rewritten where the engine lacks a construct sqlglot passes through."""
     names = set(WINDOW_PLACEHOLDERS.values())
 
     def swap(node: exp.Expr) -> exp.Expr:
         if isinstance(node, exp.Placeholder) and node.name in names:
-            return bounds.placeholder(node.name) if bounds else exp.null()
+            return bounds.window_value(node) if bounds else exp.null()
         return node
 
     result = model.query.ast.copy().transform(swap)
     assert isinstance(result, exp.Query)
-    if not adapter.SUPPORTS_GROUP_BY_ALL:
-        result = _expand_group_by_all(result)
-    return result
-
-
-def _expand_group_by_all(query: exp.Query) -> exp.Query:
-    """`GROUP BY ALL` → `GROUP BY 1, 3`: the positions of the projections that aggregate nothing."""
-    for select in list(query.find_all(exp.Select)):
-        group = select.args.get("group")
-        if not isinstance(group, exp.Group) or not group.args.get("all"):
-            continue
-        positions = [
-            exp.Literal.number(i)
-            for i, projection in enumerate(select.expressions, start=1)
-            if not projection.find(exp.AggFunc)
-        ]
-        select.set("group", exp.Group(expressions=positions) if positions else None)
-    return query
+    return engine_rewrites(result, adapter)
 
 
 def compile_model(model: Model, adapter: EngineAdapter, sample: Run) -> CompiledModel:
-    """Describe the model's output on the engine (typing @start/@end for the partition column), check it
-    against an existing target, and return the compiled model. `sample` is a window to describe with."""
+    """Describe the model's output on the engine, check it against an existing target, type each
+    `@start`/`@end` for what it is compared with (`window.window_uses`), and return the compiled model.
+    `sample` is a window to describe with."""
     existing = adapter.table_columns(adapter.normalize_table(model.table))
     kind_column = _find(existing, model.partition_by) if existing else None
     assumed = kind_column or Column(model.partition_by, default_type(guess_kind(model)))
     try:
         columns = _describe(model, adapter, assumed, sample)
-    except StatementError:
-        # @start/@end typed for the wrong column kind can be what failed: learn the real type with
-        # NULL bounds, so a wrong column type gets its own error (Bounds checks it).
-        if not model.query.uses_window or kind_column is not None:
+    except StatementError as failure:
+        if not model.query.uses_window:
             raise
-        real = _find(_describe(model, adapter, None, sample), model.partition_by)
-        if real is None or real.kind is assumed.kind:
-            raise
-        columns = _describe(model, adapter, real, sample)
+        columns = _describe_retyped(model, adapter, assumed, kind_column is None, sample, failure)
     partition = _find(columns, model.partition_by)
     if partition is None:
         names = ", ".join(c.name for c in columns)
@@ -191,11 +174,45 @@ def compile_model(model: Model, adapter: EngineAdapter, sample: Run) -> Compiled
     if existing is not None:
         _check_same_columns(model, adapter, columns, existing)
         partition = kind_column or partition
-    return CompiledModel(model, adapter, columns, partition, existing)
+    Bounds(model, partition)  # a partition column of the wrong type is its own error, before the uses'
+    uses = window_uses(model, adapter, partition.type)
+    return CompiledModel(model, adapter, columns, partition, existing, uses)
 
 
-def _describe(model: Model, adapter: EngineAdapter, partition: Column | None, sample: Run) -> list[Column]:
-    bounds = Bounds(model, partition) if partition else None
+def _describe_retyped(
+    model: Model, adapter: EngineAdapter, assumed: Column, guessed: bool, sample: Run, failure: StatementError
+) -> list[Column]:
+    """Describe a model whose first description failed, where window bounds typed for the wrong thing can be
+    the cause: a bound compared with a value of another type (its own precise error, or a typing that
+    works), or a partition column of another kind than guessed (learned with NULL bounds, so a wrong
+    column type gets its own error from Bounds). Otherwise the first failure is the error."""
+    if guessed:
+        try:
+            real = _find(_describe(model, adapter, None, sample), model.partition_by)
+        except StatementError:
+            real = None
+        if real is not None and real.kind is not assumed.kind:
+            return _describe(model, adapter, real, sample)
+    try:
+        uses = window_uses(model, adapter, assumed.type)
+    except UntypedBound:
+        uses = {}
+    if uses:
+        try:
+            return _describe(model, adapter, assumed, sample, uses)
+        except StatementError:
+            pass
+    raise failure
+
+
+def _describe(
+    model: Model,
+    adapter: EngineAdapter,
+    partition: Column | None,
+    sample: Run,
+    uses: dict[int, exp.DataType] | None = None,
+) -> list[Column]:
+    bounds = Bounds(model, partition, uses) if partition else None
     query = exp.select("*").from_(bound_query(model, bounds, adapter).subquery(MODEL_ALIAS)).limit(0)
     by_values = isinstance(model.partitioning, ValuePartitioning)
     params = {} if bounds is None or by_values else bounds.params(*sample)

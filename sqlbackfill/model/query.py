@@ -13,8 +13,21 @@ from sqlglot.tokens import Token, TokenType
 
 from sqlbackfill.errors import ModelError
 
-# `@start`/`@end` become these placeholders; compiling swaps them for literals typed for the column.
-WINDOW_PLACEHOLDERS = {"start": "sqlbackfill_start", "end": "sqlbackfill_end"}
+# The window's bounds in model SQL, as placeholders that compiling binds: `@start`/`@end` are typed for what
+# each use is compared with (the partition column's type otherwise); `@start_ts`/`@end_ts` are always the
+# window's instants and `@start_date`/`@end_date` its local dates.
+WINDOW_PLACEHOLDERS = {
+    "start": "sqlbackfill_start",
+    "end": "sqlbackfill_end",
+    "start_ts": "sqlbackfill_start_ts",
+    "end_ts": "sqlbackfill_end_ts",
+    "start_date": "sqlbackfill_start_date",
+    "end_date": "sqlbackfill_end_date",
+}
+# Each window placeholder of a parsed query carries these in its `meta`: its position among the query's
+# window placeholders (copies of the tree keep it) and the line the user wrote it on.
+USE_INDEX = "window_use"
+USE_LINE = "line"
 _SENTINEL = "__sqlbackfill_{}__"
 
 
@@ -80,10 +93,16 @@ def _substitute_window(text: str, tokens: list[Token]) -> tuple[str, bool]:
 
 def _placeholders(ast: exp.Query) -> exp.Query:
     names = {_SENTINEL.format(k): v for k, v in WINDOW_PLACEHOLDERS.items()}
+    uses = 0
 
     def swap(node: exp.Expr) -> exp.Expr:
+        nonlocal uses
         if isinstance(node, exp.Column) and not node.table and node.name in names:
-            return exp.Placeholder(this=names[node.name])
+            placeholder = exp.Placeholder(this=names[node.name])
+            placeholder.meta[USE_INDEX] = uses
+            placeholder.meta[USE_LINE] = node.this.meta.get("line")
+            uses += 1
+            return placeholder
         return node
 
     result = ast.transform(swap)

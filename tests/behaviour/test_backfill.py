@@ -85,6 +85,29 @@ CASES = [
         ),
         id="date-days",
     ),
+    pytest.param(
+        Case(
+            "tokyo_dates",  # a DATE partition column, the source filtered by its TIMESTAMPTZ: instants compared
+            "-- partition_by: tokyo_d\n-- timezone: Asia/Tokyo\n-- start: 2026-03-06\n-- end: 2026-03-09\n"
+            "SELECT id, CAST(ts AT TIME ZONE 'Asia/Tokyo' AS DATE) AS tokyo_d, ts FROM events\n"
+            "WHERE ts >= @start AND ts < @end\n",
+            lambda e: _TOKYO(e.ts),
+            lambda e: e.ts.astimezone(TOKYO).date().isoformat(),
+        ),
+        id="date-days-filtered-by-timestamptz",
+    ),
+    pytest.param(
+        Case(
+            "explicit_forms",
+            "-- partition_by: tokyo_d\n-- timezone: Asia/Tokyo\n-- start: 2026-03-06\n-- end: 2026-03-09\n"
+            "SELECT id, CAST(ts AT TIME ZONE 'Asia/Tokyo' AS DATE) AS tokyo_d, ts FROM events\n"
+            "WHERE ts >= @start_ts AND ts < @end_ts AND CAST(ts AT TIME ZONE 'Asia/Tokyo' AS DATE) >= @start_date\n"
+            "AND CAST(ts AT TIME ZONE 'Asia/Tokyo' AS DATE) < @end_date\n",
+            lambda e: _TOKYO(e.ts),
+            lambda e: e.ts.astimezone(TOKYO).date().isoformat(),
+        ),
+        id="explicit-start-ts-and-start-date",
+    ),
 ]
 MODES = [
     pytest.param({"per_partition": True}, id="per-partition"),

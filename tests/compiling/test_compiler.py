@@ -129,13 +129,18 @@ def test_existing_target_with_the_same_columns_in_other_case_and_order(adapter: 
 
 
 @pytest.mark.parametrize(
-    ("keys", "source_type", "start_text", "end_text"),
+    ("keys", "source_type", "start_text", "end_text", "where"),
     [
         pytest.param(
             {"grain": "day"},  # a day grain guesses DATE
             "TIMESTAMPTZ",  # and the query outputs TIMESTAMPTZ; the table says TIMESTAMP
             "2026-01-01 00:00:00",
             "2026-01-02 00:00:00",
+            # the model's own WHERE compares the source's TIMESTAMPTZ: instants, with their offset
+            {
+                "sqlbackfill_start_ts": "2026-01-01 00:00:00+00:00",
+                "sqlbackfill_end_ts": "2026-01-02 00:00:00+00:00",
+            },
             id="day-grain-timestamptz-query",
         ),
         pytest.param(
@@ -143,12 +148,18 @@ def test_existing_target_with_the_same_columns_in_other_case_and_order(adapter: 
             "TIMESTAMP",  # an hour grain guesses TIMESTAMPTZ
             "2026-03-08 01:00:00",
             "2026-03-08 02:00:00",
+            {"sqlbackfill_start_wall": "2026-03-08 01:00:00", "sqlbackfill_end_wall": "2026-03-08 02:00:00"},
             id="hour-grain-new-york",
         ),
     ],
 )
 def test_existing_timestamp_target_types_the_window_as_timestamp(
-    adapter: DuckDBAdapter, keys: dict[str, str], source_type: str, start_text: str, end_text: str
+    adapter: DuckDBAdapter,
+    keys: dict[str, str],
+    source_type: str,
+    start_text: str,
+    end_text: str,
+    where: dict[str, str],
 ) -> None:
     _setup(
         adapter, f"CREATE TABLE t (ts {source_type}, x INTEGER)", "CREATE TABLE m (ts TIMESTAMP, x INTEGER)"
@@ -160,11 +171,13 @@ def test_existing_timestamp_target_types_the_window_as_timestamp(
     assert compiled.partition.kind is TemporalKind.NAIVE
     assert compiled.bounds.kind is TemporalKind.NAIVE
     insert = compiled.insert(*first(compiled.model))
-    assert insert.params == {START: start_text, END: end_text}
-    # @start/@end in the model's own WHERE and the window filter are both cast to TIMESTAMP
-    assert insert.sql.count(f"CAST(${START} AS TIMESTAMP)") == 2
-    assert insert.sql.count(f"CAST(${END} AS TIMESTAMP)") == 2
-    assert "TIMESTAMPTZ" not in insert.sql
+    assert insert.params == {START: start_text, END: end_text} | where
+    # the window filter is cast to the target's TIMESTAMP; the model's own WHERE to its source column's type
+    assert insert.sql.count(f"CAST(${START} AS TIMESTAMP)") == 1
+    assert insert.sql.count(f"CAST(${END} AS TIMESTAMP)") == 1
+    (start_name, end_name) = where
+    assert insert.sql.count(f"CAST(${start_name} AS {source_type})") == 1
+    assert insert.sql.count(f"CAST(${end_name} AS {source_type})") == 1
     assert "AS DATE" not in insert.sql
 
 

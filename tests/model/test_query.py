@@ -28,7 +28,35 @@ def literals(query: ParsedQuery) -> list[str]:
 
 
 def test_placeholder_names() -> None:
-    assert WINDOW_PLACEHOLDERS == {"start": "sqlbackfill_start", "end": "sqlbackfill_end"}
+    assert WINDOW_PLACEHOLDERS == {
+        "start": "sqlbackfill_start",
+        "end": "sqlbackfill_end",
+        "start_ts": "sqlbackfill_start_ts",
+        "end_ts": "sqlbackfill_end_ts",
+        "start_date": "sqlbackfill_start_date",
+        "end_date": "sqlbackfill_end_date",
+    }
+
+
+def test_explicit_window_forms_become_their_own_placeholders() -> None:
+    query = parse(
+        "SELECT d FROM t WHERE ts >= @start_ts AND ts < @END_TS AND d >= @start_date AND d < @end_date"
+    )
+    assert query.uses_window is True
+    assert placeholders(query) == [
+        "sqlbackfill_end_date",
+        "sqlbackfill_end_ts",
+        "sqlbackfill_start_date",
+        "sqlbackfill_start_ts",
+    ]
+
+
+def test_each_window_use_remembers_its_position_and_line() -> None:
+    query = parse(HEADER + "SELECT d\nFROM t\nWHERE d >= @start\n  AND d < @end AND ts >= @start_ts")
+    found = sorted(
+        (p.meta["window_use"], p.name, p.meta["line"]) for p in query.ast.find_all(exp.Placeholder)
+    )
+    assert found == [(0, "sqlbackfill_start", 7), (1, "sqlbackfill_end", 8), (2, "sqlbackfill_start_ts", 8)]
 
 
 @pytest.mark.parametrize(
