@@ -10,6 +10,8 @@ from typing import Any
 from sqlbackfill.errors import ConfigError
 
 CONFIG_FILE = "sqlbackfill.toml"
+# sqlbackfill's own schema in every warehouse (status, runs, leases): no model or target may write there.
+STATE_SCHEMA = "sqlbackfill"
 PROJECT_KEYS = ("models", "dialect")
 DEFAULT_TARGET = "local"
 

@@ -36,6 +36,10 @@ class SchemaMismatchError(SqlbackfillError):
     """The model's output columns differ from the existing target table's."""
 
 
+class UnownedTableError(SqlbackfillError):
+    """The target table exists and holds rows sqlbackfill did not write."""
+
+
 class EngineError(SqlbackfillError):
     """The warehouse could not be reached, or refused a statement outside a partition."""
 

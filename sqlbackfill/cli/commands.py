@@ -11,7 +11,7 @@ from rich.markup import escape
 from sqlbackfill.cli.options import mode_options, project_options, range_options
 from sqlbackfill.cli.output import RunPrinter, consoles, print_plan
 from sqlbackfill.errors import UsageError
-from sqlbackfill.model import select_models, upstream_of
+from sqlbackfill.model import select_models
 from sqlbackfill.planning import Filters
 from sqlbackfill.running import Runner, RunRequest, Session
 from sqlbackfill.running.claims import unlock
@@ -42,6 +42,12 @@ LS_PIPE_WIDTH = 400  # piped `ls` output keeps whole names
 )
 @click.option("--fail-fast", is_flag=True, help="Stop at the first failed partition.")
 @click.option("--wait", is_flag=True, help="Wait for partitions another run holds, instead of skipping them.")
+@click.option(
+    "--adopt-existing",
+    is_flag=True,
+    help="Write into existing target tables that sqlbackfill did not build (their rows in the run's "
+    "partitions are replaced; rows outside them stay).",
+)
 @click.option(
     "--lease-ttl",
     type=click.IntRange(min=10),
@@ -76,6 +82,7 @@ def run_command(
     wait: bool,
     lease_ttl: int,
     concurrency: int,
+    adopt_existing: bool,
 ) -> None:
     """Backfill MODELS (all when none are named) over --start..--end, upstream models first.
 
@@ -100,6 +107,7 @@ def run_command(
         fail_fast,
         wait,
         dt.timedelta(seconds=lease_ttl),
+        adopt_existing,
     )
     report = Runner(session, printer).run(request)
     if dry_run:
@@ -161,10 +169,10 @@ def ls_command(models: tuple[str, ...], project: str, target: str | None) -> Non
         "tags",
         "file",
     )
-    for model in select_models(session.models, models):
+    for model in select_models(session.graph, models):
         lo, hi = model.bounds
         count = model.partitioning.count(lo, hi)
-        reads = ", ".join(up.name for up in upstream_of(model, session.models))
+        reads = ", ".join(up.name for up in session.graph.upstream(model))
         table.add_row(
             escape(model.name),
             escape(model.table.sql(dialect=model.dialect)),

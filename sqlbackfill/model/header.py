@@ -19,6 +19,7 @@ HEADER_KEYS = (
     "depends_on",
     "tags",
     "lookback",
+    "depends_on_past",
 )
 GRAINS = ("hour", "day", "week", "month", "year")
 # Keys whose change alters what a model writes: part of its fingerprint (start/end/backfill are not).
@@ -115,6 +116,18 @@ class Header:
                 "lookback", f"lookback must be 0 or more, got {count}; write e.g. `-- lookback: 2`"
             )
         return count
+
+    def flag(self, key: str) -> bool:
+        """A yes/no key: `true` or `false` (also yes/no, on/off, 1/0); absent is false."""
+        raw = self.get(key)
+        if raw is None:
+            return False
+        text = raw.strip().lower()
+        if text in ("true", "yes", "on", "1"):
+            return True
+        if text in ("false", "no", "off", "0"):
+            return False
+        raise self.error(key, f"{key} '{raw.strip()}' is not true or false; write `-- {key}: true`")
 
     def _list(self, key: str, noun: str, example: str, *, fold: bool) -> tuple[str, ...]:
         """A comma-separated key: no empty entry, none twice (compared case-insensitively when `fold`)."""

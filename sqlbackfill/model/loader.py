@@ -10,14 +10,21 @@ from sqlglot import exp
 from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 
 from sqlbackfill.errors import ConfigError, ModelError
-from sqlbackfill.model.graph import in_run_order
+from sqlbackfill.model.graph import ModelGraph
 from sqlbackfill.model.model import Model, build_model
 
 
 def load_models(
     models_dir: Path, dialect: str, now: dt.datetime | None = None, home_schema: str | None = None
 ) -> list[Model]:
-    """All `*.sql` files under `models_dir`, checked, in run order (upstream first). `home_schema`: where
+    """All `*.sql` files under `models_dir`, checked, in run order (upstream first)."""
+    return load_graph(models_dir, dialect, now, home_schema).models
+
+
+def load_graph(
+    models_dir: Path, dialect: str, now: dt.datetime | None = None, home_schema: str | None = None
+) -> ModelGraph:
+    """All `*.sql` files under `models_dir`, checked, as the project's model graph. `home_schema`: where
     the target puts an unqualified table (so `main.t` and `t` are one table on DuckDB)."""
     if not models_dir.is_dir():
         raise ConfigError(f'{models_dir}: models folder not found; create it or set [project] models = "DIR"')
@@ -34,7 +41,28 @@ def load_models(
         models.append(replace(build_model(path, text, dialect, moment, shown), home_schema=home))
     _check_unique(models)
     _check_depends_on(models)
-    return in_run_order(models)
+    graph = ModelGraph(models)
+    graph.models  # noqa: B018 (a cycle is an error when the project loads)
+    _check_self_reads(graph)
+    return graph
+
+
+def _check_self_reads(graph: ModelGraph) -> None:
+    """A model whose SQL reads its own table would DELETE each window, then read it back empty."""
+    for model in graph.models:
+        if model.depends_on_past or not graph.reads_itself(model):
+            continue
+        own = model.table_ref
+        lines = dict(zip(model.query.references, model.query.reference_lines, strict=False))
+        line = next((lines[ref] for ref in lines if ref[1] == own[1]), None)
+        table = ".".join(filter(None, own))
+        raise ModelError(
+            model.display_path,
+            line,
+            f"model {model.name} reads its own table {table}: each step would delete its window and then "
+            "read it back empty; read the source table instead, or add `-- depends_on_past: true` if it "
+            "reads its own earlier partitions (e.g. a running total)",
+        )
 
 
 def _normalized_schema(schema: str | None, dialect: str) -> str | None:

@@ -11,6 +11,7 @@ from sqlglot import exp
 from sqlglot.errors import ParseError
 from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 
+from sqlbackfill.config import STATE_SCHEMA
 from sqlbackfill.errors import ModelError, PartitionKeyError
 from sqlbackfill.model.header import GRAINS, TIME_DEFAULTS, BackfillPolicy, Header, parse_header
 from sqlbackfill.model.query import ParsedQuery, parse_query
@@ -39,6 +40,7 @@ class Model:
     depends_on: tuple[str, ...] = ()  # upstream model names from `-- depends_on:`, as written
     tags: tuple[str, ...] = ()  # as written; they match case-insensitively
     lookback: int = 0  # a partition also reads this many previous upstream partitions
+    depends_on_past: bool = False  # `-- depends_on_past: true`: its SQL may read its own earlier partitions
 
     @property
     def is_time(self) -> bool:
@@ -84,6 +86,7 @@ def build_model(
         depends_on=header.depends_on(),
         tags=header.tags(),
         lookback=header.lookback(),
+        depends_on_past=header.flag("depends_on_past"),
     )
 
 
@@ -110,6 +113,12 @@ def _table(header: Header, name: str, dialect: str) -> exp.Table:
         or not all(part.strip() for part in parts)  # `.daily`: sqlglot drops the empty schema
     ):
         raise header.error("name", f"name '{name}' is not a table name; use `table` or `schema.table`")
+    if table.db.lower() == STATE_SCHEMA:
+        raise header.error(
+            "name",
+            f"name '{name}' is in the schema `{table.db}`, which holds sqlbackfill's own status tables "
+            "(in any case or quoting); put the model in another schema",
+        )
     return table
 
 

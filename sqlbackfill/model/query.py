@@ -39,6 +39,7 @@ class ParsedQuery:
     uses_window: bool
     output_columns: tuple[str, ...] | None  # None when a `*` hides them
     references: tuple[tuple[str | None, str], ...]  # (schema, table), normalised for the dialect
+    reference_lines: tuple[int | None, ...] = ()  # the line each reference is first written on
 
 
 def parse_query(path: str, text: str, dialect: str) -> ParsedQuery:
@@ -77,7 +78,8 @@ def parse_query(path: str, text: str, dialect: str) -> ParsedQuery:
             f"is not a SELECT (found {ast.key.upper()}); a model is one SELECT (or WITH … SELECT)",
         )
     ast = _placeholders(ast)
-    return ParsedQuery(ast, uses_window, _output_columns(ast), _references(ast, dialect))
+    references, lines = _references(ast, dialect)
+    return ParsedQuery(ast, uses_window, _output_columns(ast), references, lines)
 
 
 def _substitute_window(text: str, tokens: list[Token]) -> tuple[str, bool]:
@@ -117,9 +119,12 @@ def _output_columns(ast: exp.Query) -> tuple[str, ...] | None:
     return tuple(ast.named_selects)
 
 
-def _references(ast: exp.Query, dialect: str) -> tuple[tuple[str | None, str], ...]:
+def _references(
+    ast: exp.Query, dialect: str
+) -> tuple[tuple[tuple[str | None, str], ...], tuple[int | None, ...]]:
     ctes = {cte.alias_or_name.lower() for cte in ast.find_all(exp.CTE)}
     found: list[tuple[str | None, str]] = []
+    lines: list[int | None] = []
     for table in ast.find_all(exp.Table):
         if not isinstance(table.this, exp.Identifier):
             continue  # a table function such as read_csv(...)
@@ -130,7 +135,8 @@ def _references(ast: exp.Query, dialect: str) -> tuple[tuple[str | None, str], .
         ref = (normalized.db or None, normalized.name)
         if ref not in found:
             found.append(ref)
-    return tuple(found)
+            lines.append(table.this.meta.get("line"))
+    return tuple(found), tuple(lines)
 
 
 def _token_error_line(text: str, dialect: str) -> int | None:

@@ -5,22 +5,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sqlbackfill.errors import UsageError
-from sqlbackfill.model.graph import ancestors, descendants
+from sqlbackfill.model.graph import ModelGraph
 from sqlbackfill.model.model import Model
 
 ALLOWED = "NAME, NAME+ (and downstream), +NAME (and upstream), +NAME+ or tag:TAG"
 
 
-def select_models(models: Sequence[Model], selectors: Sequence[str]) -> list[Model]:
-    """The models the selectors pick (all when none are given), keeping the order of `models`.
+def select_models(graph: ModelGraph, selectors: Sequence[str]) -> list[Model]:
+    """The models the selectors pick (all when none are given), in run order.
 
     A selector that is exactly a model's name (case-insensitively) picks that model, whatever it contains."""
     if not selectors:
-        return list(models)
+        return list(graph.models)
     wanted: set[str] = set()
     for selector in selectors:
-        wanted.update(m.name for m in _select_one(models, selector))
-    return [m for m in models if m.name in wanted]
+        wanted.update(m.name for m in _select_one(graph, selector))
+    return [m for m in graph.models if m.name in wanted]
 
 
 def one_model(models: Sequence[Model], name: str, command: str) -> Model:
@@ -35,7 +35,8 @@ def one_model(models: Sequence[Model], name: str, command: str) -> Model:
     raise UsageError(f"unknown model '{name}' (models: {known}); check `sqlbackfill ls`")
 
 
-def _select_one(models: Sequence[Model], selector: str) -> list[Model]:
+def _select_one(graph: ModelGraph, selector: str) -> list[Model]:
+    models = graph.models
     exact = _find(models, selector)
     if exact is not None:
         return [exact]
@@ -53,9 +54,9 @@ def _select_one(models: Sequence[Model], selector: str) -> list[Model]:
         raise UsageError(f"unknown model '{name}' (models: {known}); check `sqlbackfill ls`")
     chosen = [model]
     if up:
-        chosen += ancestors(model, models)
+        chosen += graph.ancestors(model)
     if down:
-        chosen += descendants(model, models)
+        chosen += graph.descendants(model)
     return chosen
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlbackfill.compiling import compile_model
 from sqlbackfill.errors import EngineError, StatementError
-from sqlbackfill.model import downstream_of, one_model
+from sqlbackfill.model import one_model
 from sqlbackfill.planning import Filters, plan_model, resolve_mode
 from sqlbackfill.running.session import Session
 from sqlbackfill.running.steps import status_statements
@@ -30,7 +30,7 @@ def compile_steps(
             f"{session.target.name}: the warehouse does not exist yet; compile describes the model's query "
             "there, so create it first (e.g. `sqlbackfill init DIR` for the demo)"
         )
-    readers = downstream_of(model, session.models)
+    readers = session.graph.downstream(model)
     adapter, state = session.connect(read_only=True)
     try:
         try:

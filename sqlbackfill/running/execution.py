@@ -6,13 +6,13 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sqlbackfill.compiling import CompiledModel
 from sqlbackfill.engines import EngineAdapter
 from sqlbackfill.errors import StatementError
-from sqlbackfill.model import Model, upstream_of
+from sqlbackfill.model import Model, ModelGraph
 from sqlbackfill.partitions import Run
 from sqlbackfill.partitions.mapping import downstream_runs
 from sqlbackfill.partitions.ranges import intersect, normalize, subtract
@@ -69,15 +69,14 @@ class Execution:
         report: RunReport,
         compiled: dict[str, CompiledModel],
         policy: FailurePolicy,
+        graph: ModelGraph,
         leases: LeaseStore | None = None,
-        readers: Mapping[str, Sequence[Model]] | None = None,
     ) -> None:
         self.listener = listener
-        self.readers = readers or {}  # the project's models that read each model's table
+        self.graph = graph
         self.workers = workers
         self.report = report
         self.compiled = compiled
-        self.models_in_run = [plan.model for plan in report.plans]
         self.failed: dict[str, list[Run]] = {}  # not built in this run: failed, or skipped for a failure
         self.held: dict[str, list[Run]] = {}  # planned, then left to another run that holds them
         self.policy = policy
@@ -269,7 +268,7 @@ class Execution:
                         rows=inserted,
                         run_id=self.report.run_id,
                         single=inserted >= 0,
-                        readers=self.readers.get(compiled.model.name, ()),
+                        readers=self.graph.downstream(compiled.model),
                     ):
                         statement.run(adapter)
                 return inserted if inserted >= 0 else None
@@ -288,7 +287,7 @@ class Execution:
     def _reading(self, model: Model, unbuilt: Mapping[str, list[Run]]) -> list[Run]:
         """Partitions of `model` that read upstream partitions in `unbuilt` (by upstream model)."""
         reading: list[Run] = []
-        for upstream in upstream_of(model, self.models_in_run):
+        for upstream in self.graph.upstream(model):
             runs = normalize(unbuilt.get(upstream.name, []))
             if runs:
                 reading += downstream_runs(

@@ -7,10 +7,12 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from sqlglot import exp
+
 from sqlbackfill.compiling import CompiledModel, compile_model
-from sqlbackfill.engines import EngineAdapter
-from sqlbackfill.errors import EngineError, StatementError, UsageError
-from sqlbackfill.model import Model, downstream_of, upstream_of
+from sqlbackfill.engines import EngineAdapter, Statement
+from sqlbackfill.errors import EngineError, StatementError, UnownedTableError, UsageError
+from sqlbackfill.model import Model
 from sqlbackfill.partitions import Run
 from sqlbackfill.partitions.ranges import normalize, subtract
 from sqlbackfill.planning import (
@@ -49,6 +51,7 @@ class RunRequest:
     fail_fast: bool = False
     wait: bool = False
     lease_ttl: dt.timedelta = DEFAULT_TTL
+    adopt_existing: bool = False  # write into existing tables sqlbackfill did not build
 
 
 def new_run_id() -> str:
@@ -97,7 +100,7 @@ class Runner:
             for note in notes:
                 self.emit(Note(note, model.name))
             plan = plan_model(model, chosen.selection.run, mode, request.filters, own, notes)
-            upstreams = upstream_of(model, self.session.models)
+            upstreams = self.session.graph.upstream(model)
             if upstreams:
                 also = rebuilt_readers(model, upstreams, planned) if request.filters.active else []
                 ready = {
@@ -130,6 +133,8 @@ class Runner:
             # Plan and compile before writing anything: bad keys, modes or SQL leave the warehouse as it was.
             plans = self.plan(request, state if state.exists() else None)
             report = RunReport(new_run_id(), plans, waiting=sum(p.waiting_partitions for p in plans))
+            if not request.adopt_existing:
+                _check_targets_owned(adapter, state, plans)
             compiled = self._prepare(adapter, plans)
             if not compiled:
                 for plan in plans:
@@ -142,9 +147,9 @@ class Runner:
                 report.plans, report.held = claim_plans(leases, plans, request.wait, self.emit)
                 workers += [self.session.connect() for _ in range(request.concurrency - 1)]
                 policy = FailurePolicy(request.retries, request.fail_fast)
-                models = self.session.models
-                readers = {plan.model.name: downstream_of(plan.model, models) for plan in report.plans}
-                execution = Execution(self.emit, workers, report, compiled, policy, leases, readers)
+                execution = Execution(
+                    self.emit, workers, report, compiled, policy, self.session.graph, leases
+                )
                 for planned, claimed in zip(plans, report.plans, strict=True):
                     execution.held[planned.model.name] = subtract(planned.runs, claimed.runs)
                 execution.run_all()
@@ -158,7 +163,7 @@ class Runner:
     def _dry_run(self, request: RunRequest) -> RunReport:
         adapter = None
         state = None
-        reads_models = any(upstream_of(m, self.session.models) for m in self.session.models)
+        reads_models = self.session.graph.reads_any_model()
         if (request.filters.active or reads_models) and self.session.warehouse_exists():
             adapter, state = self.session.connect(read_only=True)
             if not state.exists():
@@ -186,3 +191,24 @@ class Runner:
                     f"{error}; fix the SELECT or create the tables it reads"
                 ) from None
         return compiled
+
+
+def _check_targets_owned(adapter: EngineAdapter, state: WarehouseState, plans: Sequence[ModelPlan]) -> None:
+    """Refuse to write into an existing table that holds rows while no partition of its model is recorded:
+    sqlbackfill did not build it (a source table, say), and each step would delete its windows."""
+    recorded = state.exists()
+    for plan in plans:
+        if not plan.steps:
+            continue
+        model = plan.model
+        target = adapter.normalize_table(model.table)
+        if adapter.table_columns(target) is None or (recorded and state.has_records(model.name)):
+            continue
+        probe = Statement.build(adapter, exp.select("1").from_(target.copy()).limit(1))
+        if adapter.fetchall(probe.sql, probe.params):
+            shown = adapter.render(target)
+            raise UnownedTableError(
+                f"{model.display_path}: table {shown} already holds rows that sqlbackfill did not write "
+                f"(no partition of {model.name} is recorded); nothing was written: give the model another "
+                f"`name:`, or run with --adopt-existing to let it replace its partitions' rows in {shown}"
+            )

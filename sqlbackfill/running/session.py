@@ -7,10 +7,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlbackfill.config import Project, Target, load_project
+from sqlbackfill.config import CONFIG_FILE, STATE_SCHEMA, Project, Target, load_project
 from sqlbackfill.engines import EngineAdapter, adapter_for
-from sqlbackfill.errors import PartitionKeyError, UsageError
-from sqlbackfill.model import Model, load_models, select_models
+from sqlbackfill.errors import ConfigError, PartitionKeyError, UsageError
+from sqlbackfill.model import Model, ModelGraph, load_graph, select_models
 from sqlbackfill.partitions import Run, Selection
 from sqlbackfill.state import WarehouseState
 
@@ -26,12 +26,17 @@ class Selected:
 
 @dataclass
 class Session:
-    """What every command starts from: the project, its models in run order, and the target."""
+    """What every command starts from: the project, its model graph, and the target."""
 
     project: Project
     target: Target
-    models: list[Model]
+    graph: ModelGraph
     now: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+
+    @property
+    def models(self) -> list[Model]:
+        """The project's models in run order (upstream first)."""
+        return self.graph.models
 
     @classmethod
     def open(
@@ -42,7 +47,12 @@ class Session:
         moment = now or dt.datetime.now(dt.UTC)
         chosen = project.target(target)
         home = adapter_for(chosen).home_schema
-        return cls(project, chosen, load_models(project.models_dir, project.dialect, moment, home), moment)
+        if home is not None and home.lower() == STATE_SCHEMA:
+            raise ConfigError(
+                f"{CONFIG_FILE}: [targets.{chosen.name}] schema = \"{home}\" is sqlbackfill's own schema, "
+                "which holds its status tables; models cannot be written there: pick another schema"
+            )
+        return cls(project, chosen, load_graph(project.models_dir, project.dialect, moment, home), moment)
 
     def connect(self, *, read_only: bool = False) -> tuple[EngineAdapter, WarehouseState]:
         """An open adapter and the state store on it."""
@@ -64,7 +74,7 @@ class Session:
                 f"{self.project.models_dir}: no models (.sql files) found; add one, or point "
                 "[project] models at the folder that holds them"
             )
-        models = select_models(self.models, names)
+        models = select_models(self.graph, names)
         several = len(models) > 1
         chosen: list[Selected] = []
         for model in models:

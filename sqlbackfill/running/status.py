@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import NotRequired, TypedDict
 
-from sqlbackfill.model import Model, upstream_of
+from sqlbackfill.model import Model, ModelGraph
 from sqlbackfill.partitions import Run
 from sqlbackfill.partitions.ranges import intersect, normalize
 from sqlbackfill.planning import ready_runs, waited_keys, waiting_on
@@ -73,7 +73,7 @@ def collect_status(
             if state.exists():
                 # The chosen models and the models they read (a partition may wait on those).
                 for model in [c.model for c in chosen] + [
-                    up for c in chosen for up in upstream_of(c.model, session.models)
+                    up for c in chosen for up in session.graph.upstream(c.model)
                 ]:
                     if model.name not in records_by_model:
                         records_by_model[model.name] = state.records(model.name)
@@ -97,16 +97,16 @@ def collect_status(
         records = records_by_model.get(c.model.name, {})
         running = normalize(running_by_model.get(c.model.name, []))
         model_notes = c.model.notes + c.selection.notes
-        waits = _waits(c.model, c.selection.run, session.models, records_by_model)
+        waits = _waits(c.model, c.selection.run, session.graph, records_by_model)
         reports.append(model_status(c.model, c.selection.run, records, model_notes, running, waits))
     return reports, notes
 
 
 def _waits(
-    model: Model, run: Run, models: Sequence[Model], records: dict[str, dict[str, PartitionRecord]]
+    model: Model, run: Run, graph: ModelGraph, records: dict[str, dict[str, PartitionRecord]]
 ) -> dict[int, list[tuple[str, list[str]]]]:
     """The partitions of `run` whose upstream partitions are not materialized, with what they wait on."""
-    upstreams = upstream_of(model, models)
+    upstreams = graph.upstream(model)
     if not upstreams:
         return {}
     ready = {

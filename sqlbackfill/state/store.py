@@ -178,6 +178,17 @@ class WarehouseState(StateStore):
         make = tuple.__new__
         return {row[0]: make(PartitionRecord, row) for row in rows}
 
+    def has_records(self, model: str) -> bool:
+        """Whether any partition of the model is recorded (one row read, however many there are)."""
+        select = (
+            exp.select("1")
+            .from_(tables.table(PARTITIONS))
+            .where(exp.EQ(this=_col("model"), expression=_p("model")))
+            .limit(1)
+        )
+        statement = Statement.build(self.adapter, select, {"model": model})
+        return bool(self.adapter.fetchall(statement.sql, statement.params))
+
     def materialize_statements(
         self,
         model: str,

@@ -933,6 +933,100 @@ CASES = [
     ),
 ]
 
+# --- issue 13, data safety: models that would destroy data or status, bounds that would lose rows
+RAW_SALES_MODEL = "-- partition_by: date\n-- start: 2026-01-01\n-- end: 2026-01-31\n{body}\n"
+CASES += [
+    *(
+        case(
+            f"model-reads-its-own-table-{kind}",
+            ["run"],
+            "models/raw_sales.sql:4:",
+            "model raw_sales reads its own table main.raw_sales",
+            "read it back empty",
+            "-- depends_on_past: true",
+            setup=write("models/raw_sales.sql", RAW_SALES_MODEL.format(body=body)),
+        )
+        for kind, body in (
+            ("plain", "SELECT date, product FROM raw_sales WHERE date >= @start AND date < @end"),
+            ("schema-qualified", "SELECT date, product FROM main.raw_sales"),
+            ("quoted-in-a-subquery", 'SELECT date, product FROM (SELECT * FROM "raw_sales") AS s'),
+            ("in-a-join", "SELECT r.date, r.product FROM raw_sales AS r JOIN raw_sales AS s USING (date)"),
+        )
+    ),
+    *(
+        case(
+            f"model-in-the-state-schema-{kind}",
+            ["ls"],
+            "models/evil.sql:1:",
+            f"name '{name}' is in the schema",
+            "sqlbackfill's own status tables",
+            "put the model in another schema",
+            setup=write(
+                "models/evil.sql",
+                f"-- name: {name}\n" + RAW_SALES_MODEL.format(body="SELECT date FROM raw_sales"),
+            ),
+        )
+        for kind, name in (
+            ("partitions", "sqlbackfill.partitions"),
+            ("upper-case", "SQLBACKFILL.partitions"),
+            ("quoted", '"sqlbackfill".runs'),
+            ("mixed-case-quoted", '"SqlBackfill".leases'),
+        )
+    ),
+    case(
+        "target-schema-is-the-state-schema",
+        ["run", "--target", "pg"],
+        "sqlbackfill.toml",
+        '[targets.pg] schema = "SQLBackfill" is sqlbackfill\'s own schema',
+        "pick another schema",
+        setup=add_target(
+            lambda: (
+                f'[targets.pg]\ntype = "postgres"\nurl = "postgresql+psycopg://u@127.0.0.1:{free_port()}/db"\n'
+                'schema = "SQLBackfill"\n'
+            )
+        ),
+    ),
+    case(
+        "target-table-built-by-someone-else",
+        ["run", "raw_sales"],
+        "models/raw_sales.sql: table raw_sales already holds rows that sqlbackfill did not write",
+        "no partition of raw_sales is recorded",
+        "--adopt-existing",
+        setup=write(
+            "models/raw_sales.sql",
+            RAW_SALES_MODEL.format(body="SELECT date, product FROM read_csv('data/sales.csv')"),
+        ),
+    ),
+    case(
+        "depends-on-past-not-a-flag",
+        ["ls"],
+        f"{MODEL}:2:",
+        "depends_on_past 'sometimes' is not true or false",
+        "`-- depends_on_past: true`",
+        setup=edit(MODEL, "-- name:", "-- depends_on_past: sometimes\n-- name:"),
+    ),
+    case(
+        "window-bound-compared-with-text",
+        ["run"],
+        f"{MODEL}:",
+        "@start is compared with `product`, which is TEXT, not a date or timestamp",
+        "@start_date/@end_date",
+        setup=edit(MODEL, "WHERE date >= @start", "WHERE product >= @start AND date >= @start"),
+    ),
+    case(
+        "window-bound-compared-with-a-date-in-an-hour-model",
+        ["run", "hourly"],
+        "models/hourly.sql:7:",
+        "@start is compared with `date`, which is DATE, but an hour's window does not start at midnight",
+        "@start_date",
+        setup=write(
+            "models/hourly.sql",
+            "-- partition_by: ts\n-- grain: hour\n-- start: 2026-01-01T00:00+00:00\n-- end: 2026-01-01T05:00+00:00\n"
+            "SELECT CAST(date AS TIMESTAMPTZ) AS ts, product\nFROM raw_sales\nWHERE date >= @start\n",
+        ),
+    ),
+]
+
 
 def command_line(root: Path, argv: Sequence[str]) -> list[str]:
     """ARGV with `{root}` filled in and `--project ROOT` after the command unless ARGV names a project."""

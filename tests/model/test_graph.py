@@ -10,8 +10,24 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sqlbackfill.errors import ModelError
-from sqlbackfill.model import Model, ancestors, descendants, downstream_of, in_run_order, upstream_of
+from sqlbackfill.model import Model, ModelGraph, in_run_order
 from tests.model.helpers import make_model, model_error, model_text
+
+
+def upstream_of(model: Model, models: list[Model]) -> list[Model]:
+    return ModelGraph(models).upstream(model)
+
+
+def downstream_of(model: Model, models: list[Model]) -> list[Model]:
+    return ModelGraph(models).downstream(model)
+
+
+def ancestors(model: Model, models: list[Model]) -> list[Model]:
+    return ModelGraph(models).ancestors(model)
+
+
+def descendants(model: Model, models: list[Model]) -> list[Model]:
+    return ModelGraph(models).descendants(model)
 
 
 def model(stem: str, body: str = "SELECT d FROM raw", dialect: str = "duckdb", **keys: str) -> Model:

@@ -64,6 +64,7 @@ def test_known_keys_are_the_documented_ones() -> None:
         "depends_on",
         "tags",
         "lookback",
+        "depends_on_past",
     )
     assert GRAINS == ("hour", "day", "week", "month", "year")
     assert set(DATA_KEYS) == {"partition_by", "grain", "timezone", "values"}
@@ -466,3 +467,21 @@ def test_fingerprint_part_normalises(left: str, right: str) -> None:
 )
 def test_fingerprint_part_changes_with_data_keys(left: str, right: str) -> None:
     assert header_of(left).fingerprint_part() != header_of(right).fingerprint_part()
+
+
+@pytest.mark.parametrize(
+    ("written", "value"),
+    [("true", True), ("TRUE", True), ("yes", True), ("on", True), ("1", True)]
+    + [("false", False), ("No", False), ("off", False), ("0", False)],
+)
+def test_a_yes_no_key(written: str, value: bool) -> None:
+    assert parse_header(PATH, f"-- depends_on_past: {written}\nSELECT 1").flag("depends_on_past") is value
+
+
+def test_a_yes_no_key_absent_is_false_and_anything_else_an_error_on_its_line() -> None:
+    assert parse_header(PATH, "SELECT 1").flag("depends_on_past") is False
+    header = parse_header(PATH, "-- name: x\n-- depends_on_past: maybe\nSELECT 1")
+    error = model_error(lambda: header.flag("depends_on_past"))
+    assert str(error) == (
+        f"{PATH}:2: depends_on_past 'maybe' is not true or false; write `-- depends_on_past: true`"
+    )

@@ -8,7 +8,7 @@ import pytest
 
 import sqlbackfill.demo
 from sqlbackfill.errors import ConfigError, ModelError, UsageError
-from sqlbackfill.model import Model, load_models, select_models
+from sqlbackfill.model import Model, ModelGraph, load_models, select_models
 from tests.model.helpers import NOW, model_error, model_text, write
 
 
@@ -297,7 +297,7 @@ def test_chain_order(chain: list[Model]) -> None:
 
 
 def test_select_nothing_named_means_all(chain: list[Model]) -> None:
-    assert names(select_models(chain, [])) == names(chain)
+    assert names(select_models(ModelGraph(chain), [])) == names(chain)
 
 
 @pytest.mark.parametrize(
@@ -311,12 +311,12 @@ def test_select_nothing_named_means_all(chain: list[Model]) -> None:
     ids=["one", "kept-in-run-order", "case-insensitive", "repeated"],
 )
 def test_select_named_models(chain: list[Model], asked: list[str], expected: list[str]) -> None:
-    assert names(select_models(chain, asked)) == expected
+    assert names(select_models(ModelGraph(chain), asked)) == expected
 
 
 def test_select_unknown_name_lists_the_known_ones(chain: list[Model]) -> None:
     with pytest.raises(UsageError) as caught:
-        select_models(chain, ["a_report", "nope"])
+        select_models(ModelGraph(chain), ["a_report", "nope"])
     message = str(caught.value)
     assert "unknown model 'nope'" in message
     assert "(models: a_report, m_middle, other, z_source)" in message
@@ -325,5 +325,38 @@ def test_select_unknown_name_lists_the_known_ones(chain: list[Model]) -> None:
 
 def test_select_from_no_models() -> None:
     with pytest.raises(UsageError) as caught:
-        select_models([], ["daily"])
+        select_models(ModelGraph([]), ["daily"])
     assert "models: none" in str(caught.value)
+
+
+# --- a model reading its own table ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "line"),
+    [
+        pytest.param("SELECT d FROM daily", 3, id="plain"),
+        pytest.param("SELECT d FROM main.daily", 3, id="home-schema"),
+        pytest.param('SELECT d FROM "daily"', 3, id="quoted"),
+        pytest.param("SELECT d FROM raw\nWHERE d > (SELECT MAX(d) FROM DAILY)", 4, id="subquery-other-case"),
+        pytest.param("WITH x AS (SELECT d FROM daily) SELECT d FROM x", 3, id="inside-a-cte"),
+    ],
+)
+def test_a_model_reading_its_own_table_is_refused(models_dir: Path, body: str, line: int) -> None:
+    write(models_dir, "daily.sql", model_text(body))
+    error = model_error(lambda: load_models(models_dir, "duckdb", NOW, "main"))
+    assert (error.path, error.line) == ("models/daily.sql", line)
+    assert "model daily reads its own table main.daily" in error.detail
+    assert "-- depends_on_past: true" in error.detail
+
+
+def test_a_cte_named_like_the_model_is_not_its_table(models_dir: Path) -> None:
+    write(models_dir, "daily.sql", model_text("WITH daily AS (SELECT d FROM raw) SELECT d FROM daily"))
+    assert names(load_models(models_dir, "duckdb", NOW, "main")) == ["daily"]
+
+
+def test_depends_on_past_lets_a_model_read_its_own_table(models_dir: Path) -> None:
+    write(models_dir, "daily.sql", model_text("SELECT d FROM daily", depends_on_past="true"))
+    (model,) = load_models(models_dir, "duckdb", NOW, "main")
+    assert model.depends_on_past is True
+    assert ModelGraph([model]).upstream(model) == []  # reading itself is not an edge

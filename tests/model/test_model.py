@@ -87,6 +87,32 @@ def test_bad_name_fails_on_its_line(name: str) -> None:
     assert "`table` or `schema.table`" in str(error)
 
 
+@pytest.mark.parametrize(
+    "name",
+    [
+        "sqlbackfill.partitions",
+        "SQLBACKFILL.partitions",
+        '"sqlbackfill".runs',
+        '"SqlBackfill".leases',
+        "sqlbackfill.t",
+    ],
+    ids=["status-table", "upper-case", "quoted", "quoted-mixed-case", "any-table"],
+)
+def test_the_state_schema_is_reserved(name: str) -> None:
+    error = model_error(
+        lambda: make_model(f"-- partition_by: d\n-- start: 2026-01-01\n-- name: {name}\nSELECT d FROM t")
+    )
+    assert error.line == 3
+    assert f"name '{name}' is in the schema" in error.detail
+    assert "sqlbackfill's own status tables" in error.detail
+
+
+@pytest.mark.parametrize("name", ["sqlbackfill", "sqlbackfill_marts.t", "analytics.sqlbackfill"])
+def test_names_that_only_look_like_the_state_schema_are_fine(name: str) -> None:
+    model = make_model(f"-- partition_by: d\n-- start: 2026-01-01\n-- name: {name}\nSELECT d FROM t")
+    assert model.name == name
+
+
 def test_bad_stem_fails_at_line_one() -> None:
     error = model_error(lambda: make_model(model_text(), stem="a.b.c"))
     assert error.line == 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from sqlbackfill.errors import UsageError
-from sqlbackfill.model import Model, in_run_order, select_models
+from sqlbackfill.model import Model, ModelGraph, select_models
 from tests.model.helpers import make_model, model_text
 
 
@@ -15,7 +15,7 @@ def model(stem: str, body: str = "SELECT d FROM raw", **keys: str) -> Model:
 
 # d_src -> c_stage -> b_mart (through depends_on) -> a_report, and solo on its own. Name order is the
 # reverse of run order, so a result in name order would show.
-MODELS = in_run_order(
+GRAPH = ModelGraph(
     [
         model("a_report", "SELECT d FROM b_mart"),
         model("b_mart", "SELECT d FROM raw", depends_on="c_stage", tags="finance"),
@@ -24,11 +24,12 @@ MODELS = in_run_order(
         model("solo", tags="daily, adhoc"),
     ]
 )
+MODELS = GRAPH.models
 ALL = ["d_src", "c_stage", "b_mart", "a_report", "solo"]
 
 
 def select(*selectors: str) -> list[str]:
-    return [m.name for m in select_models(MODELS, list(selectors))]
+    return [m.name for m in select_models(GRAPH, list(selectors))]
 
 
 def test_the_graph_is_as_described() -> None:
@@ -65,15 +66,15 @@ def test_select(selectors: list[str], expected: list[str]) -> None:
     assert select(*selectors) == expected
 
 
-def test_selection_keeps_the_order_given() -> None:
+def test_selection_is_in_run_order_whatever_the_order_given() -> None:
     reversed_models = list(reversed(MODELS))
-    chosen = select_models(reversed_models, ["+c_stage+"])
-    assert [m.name for m in chosen] == ["a_report", "b_mart", "c_stage", "d_src"]
+    chosen = select_models(ModelGraph(reversed_models), ["+c_stage+"])
+    assert [m.name for m in chosen] == ["d_src", "c_stage", "b_mart", "a_report"]
 
 
 def test_a_name_with_a_plus_selects_that_model_first() -> None:
     odd = [model("plain"), model("odd", name='"plain+"')]
-    assert [m.name for m in select_models(odd, ['"plain+"'])] == ['"plain+"']
+    assert [m.name for m in select_models(ModelGraph(odd), ['"plain+"'])] == ['"plain+"']
 
 
 @pytest.mark.parametrize(
@@ -87,7 +88,7 @@ def test_a_name_with_a_plus_selects_that_model_first() -> None:
 )
 def test_unknown_model_lists_the_models(selector: str, name: str) -> None:
     with pytest.raises(UsageError) as caught:
-        select_models(MODELS, ["solo", selector])
+        select_models(GRAPH, ["solo", selector])
     assert str(caught.value) == (
         f"unknown model '{name}' (models: a_report, b_mart, c_stage, d_src, solo); check `sqlbackfill ls`"
     )
@@ -95,12 +96,12 @@ def test_unknown_model_lists_the_models(selector: str, name: str) -> None:
 
 def test_unknown_model_among_no_models() -> None:
     with pytest.raises(UsageError, match=r"^unknown model 'daily' \(models: none\); check `sqlbackfill ls`$"):
-        select_models([], ["daily+"])
+        select_models(ModelGraph([]), ["daily+"])
 
 
 def test_unknown_tag_lists_the_tags_once_each() -> None:
     with pytest.raises(UsageError) as caught:
-        select_models(MODELS, ["tag:weekly"])
+        select_models(GRAPH, ["tag:weekly"])
     assert str(caught.value) == (
         "unknown tag 'weekly' (tags: adhoc, Daily, Finance, raw); fix the tag or add it to a model's `-- tags:`"
     )
@@ -109,7 +110,7 @@ def test_unknown_tag_lists_the_tags_once_each() -> None:
 def test_unknown_tag_when_no_model_has_tags() -> None:
     untagged = [model("a"), model("b")]
     with pytest.raises(UsageError) as caught:
-        select_models(untagged, ["tag:daily"])
+        select_models(ModelGraph(untagged), ["tag:daily"])
     assert (
         str(caught.value)
         == "unknown tag 'daily': no model has tags; add `-- tags: daily` to a model's header"
@@ -132,7 +133,7 @@ def test_unknown_tag_when_no_model_has_tags() -> None:
 )
 def test_malformed_selector_says_what_is_allowed(selector: str) -> None:
     with pytest.raises(UsageError) as caught:
-        select_models(MODELS, [selector])
+        select_models(GRAPH, [selector])
     assert str(caught.value) == (
         f"selector '{selector}' is not valid; "
         "write NAME, NAME+ (and downstream), +NAME (and upstream), +NAME+ or tag:TAG"
@@ -149,5 +150,5 @@ def test_malformed_selector_says_what_is_allowed(selector: str) -> None:
 )
 def test_malformed_tag_selector(selector: str) -> None:
     with pytest.raises(UsageError) as caught:
-        select_models(MODELS, [selector])
+        select_models(GRAPH, [selector])
     assert str(caught.value) == f"selector '{selector}' is not valid: `tag:` takes one tag, like tag:daily"
