@@ -49,7 +49,7 @@ class Session:
         home = adapter_for(chosen).home_schema
         if home is not None and home.lower() == STATE_SCHEMA:
             raise ConfigError(
-                f"{CONFIG_FILE}: [targets.{chosen.name}] schema = \"{home}\" is sqlbackfill's own schema, "
+                f'{CONFIG_FILE}: [targets.{chosen.name}] schema = "{home}" is sqlbackfill\'s own schema, '
                 "which holds its status tables; models cannot be written there: pick another schema"
             )
         return cls(project, chosen, load_graph(project.models_dir, project.dialect, moment, home), moment)

@@ -26,7 +26,7 @@ def test_a_table_with_rows_sqlbackfill_did_not_write_is_refused_until_adopted(
     project = warehouse.project(tmp_path / "project", {"events": MODEL.format(name="events")})
     everything = warehouse.ids("events")
     with pytest.raises(
-        UnownedTableError, match="(?i)table events already holds rows that sqlbackfill did not"
+        UnownedTableError, match=r"(?i)table events already holds rows that sqlbackfill did not"
     ):
         project.run()
     assert warehouse.ids("events") == everything  # untouched

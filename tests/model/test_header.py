@@ -471,8 +471,10 @@ def test_fingerprint_part_changes_with_data_keys(left: str, right: str) -> None:
 
 @pytest.mark.parametrize(
     ("written", "value"),
-    [("true", True), ("TRUE", True), ("yes", True), ("on", True), ("1", True)]
-    + [("false", False), ("No", False), ("off", False), ("0", False)],
+    [
+        *[("true", True), ("TRUE", True), ("yes", True), ("on", True), ("1", True)],
+        *[("false", False), ("No", False), ("off", False), ("0", False)],
+    ],
 )
 def test_a_yes_no_key(written: str, value: bool) -> None:
     assert parse_header(PATH, f"-- depends_on_past: {written}\nSELECT 1").flag("depends_on_past") is value
