@@ -47,14 +47,18 @@ class PartitionRecord(NamedTuple):
 
 def status_of(record: PartitionRecord | None, fingerprint: str) -> PartitionStatus:
     """Missing without a row; failed as recorded; stale when built by other model SQL or marked stale
-    because an upstream partition it reads was rebuilt since."""
+    because an upstream partition it reads was rebuilt since. A status sqlbackfill never writes (a
+    hand-edited row, NULL) is missing: unknown is never materialized."""
     if record is None:
         return PartitionStatus.MISSING
-    if record.status == PartitionStatus.FAILED:
+    recorded = record.status
+    if recorded == PartitionStatus.MATERIALIZED:
+        return PartitionStatus.MATERIALIZED if record.fingerprint == fingerprint else PartitionStatus.STALE
+    if recorded == PartitionStatus.FAILED:
         return PartitionStatus.FAILED
-    if record.status == PartitionStatus.STALE or record.fingerprint != fingerprint:
+    if recorded == PartitionStatus.STALE:
         return PartitionStatus.STALE
-    return PartitionStatus.MATERIALIZED
+    return PartitionStatus.MISSING
 
 
 def statuses_of(records: dict[str, PartitionRecord], fingerprint: str) -> dict[str, PartitionStatus]:

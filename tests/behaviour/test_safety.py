@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from sqlbackfill.errors import UnownedTableError
+from sqlbackfill.planning import Filters
 from tests.behaviour.warehouses import EVENTS, Warehouse
 
 MODEL = """-- name: {name}
@@ -48,3 +49,22 @@ def test_an_empty_existing_table_is_written_without_asking(warehouse: Warehouse,
     report = project.run()
     assert (report.exit_code, report.failed) == (0, 0)
     assert warehouse.ids("landing") == WINDOW
+
+
+def test_a_status_sqlbackfill_never_writes_is_missing_and_rebuilt(warehouse: Warehouse, tmp_path: Path) -> None:
+    warehouse.sql("CREATE TABLE events_copy AS SELECT * FROM events")
+    project = warehouse.project(tmp_path / "project", {"daily": MODEL.format(name="daily")})
+    assert project.run().exit_code == 0
+    for key, status in (("2026-03-06", "'missing'"), ("2026-03-07", "'MATERIALIZED '"), ("2026-03-08", "NULL")):
+        warehouse.sql(f"UPDATE sqlbackfill.partitions SET status = {status} WHERE partition_key = '{key}'")
+    dry = project.run(filters=Filters(only_missing=True), dry_run=True)
+    (plan,) = dry.plans
+    assert [plan.model.partitioning.keys(lo, hi) for lo, hi in plan.steps] == [
+        ["2026-03-06"],
+        ["2026-03-07"],
+        ["2026-03-08"],
+    ]
+    rebuilt = project.run(filters=Filters(only_missing=True))
+    assert (rebuilt.exit_code, rebuilt.succeeded) == (0, 3)
+    assert {status for status, _, _ in warehouse.statuses("daily").values()} == {"materialized"}
+    assert warehouse.ids("daily") == WINDOW
