@@ -227,7 +227,8 @@ class Execution:
     def _step(self, compiled: CompiledModel, lo: int, hi: int, worker: Worker) -> list[StepFinished]:
         """Build `[lo, hi)` in one transaction, retrying transient errors. When a range fails, bisect it and
         build the halves, down to single partitions: the good ones commit, only the bad ones fail, each
-        with its own error (unless --fail-fast)."""
+        with its own error. Under --fail-fast the bisection stops at the first bad partition: what was not
+        tried yet is left as it was and reported as not run."""
         self._heartbeat(worker[0])
         model = compiled.model
         keys = model.partitioning.keys(lo, hi)
@@ -236,9 +237,15 @@ class Execution:
             rows = self._transaction(compiled, lo, hi, worker, keys)
         except StatementError as error:
             members = model.partitioning.members(lo, hi)
-            if len(members) > 1 and not self.policy.fail_fast:
+            if len(members) > 1:
                 middle = members[len(members) // 2][0]
-                return self._step(compiled, lo, middle, worker) + self._step(compiled, middle, hi, worker)
+                left = self._step(compiled, lo, middle, worker)
+                if self.policy.fail_fast and self._stop.is_set():
+                    untried = self._skip(model, [(middle, hi)], FAIL_FAST)
+                    with self._lock:
+                        self._counts["skipped"] += untried
+                    return left
+                return left + self._step(compiled, middle, hi, worker)
             message = str(error)
             worker[1].record_failed(model.name, keys, message, self.report.run_id)
             with self._lock:

@@ -407,14 +407,22 @@ def test_single_run_failure_is_bisected_down_to_the_bad_day(demo_project: Path) 
     assert query(demo_project, f"SELECT COUNT(*) FROM {UPSTREAM}") == good_rows
 
 
-def test_single_run_failure_with_fail_fast_fails_its_whole_step(demo_project: Path) -> None:
+def test_single_run_failure_with_fail_fast_stops_at_the_bad_day_and_marks_no_good_day_failed(
+    demo_project: Path,
+) -> None:
     execute(demo_project, BAD_ROW)
     result = run(demo_project, UPSTREAM, "--single-run", "--fail-fast")
     assert result.exit_code == 1, result.output
-    counts = status_json(demo_project, UPSTREAM)[UPSTREAM]["counts"]
-    assert counts["failed"] == 31
-    assert counts["materialized"] == 0
-    assert query(demo_project, f"SELECT COUNT(*) FROM {UPSTREAM}") == [(0,)]
+    partitions = by_key(status_json(demo_project, UPSTREAM)[UPSTREAM])
+    # Bisection commits the days it proves good before reaching the bad one, then stops: the days it did
+    # not try are reported as not run and stay missing.
+    assert [key for key, p in partitions.items() if p["status"] == "failed"] == ["2026-01-20"]
+    built = [key for key, p in partitions.items() if p["status"] == "materialized"]
+    assert built == JANUARY[:19]
+    assert [key for key, p in partitions.items() if p["status"] == "missing"] == JANUARY[20:]
+    assert "--fail-fast" in result.stderr and "skipped 2026-01-21" in result.stderr
+    good_rows = query(demo_project, "SELECT COUNT(*) FROM raw_sales WHERE date < '2026-01-20'")
+    assert query(demo_project, f"SELECT COUNT(*) FROM {UPSTREAM}") == good_rows
 
 
 # --- run: filters and dry runs ----------------------------------------------------------------------------

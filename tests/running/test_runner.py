@@ -230,9 +230,12 @@ def test_failed_rebuild_keeps_the_old_data(project: Project) -> None:
     assert sorted_rows(project.query("SELECT * FROM guarded")) == before
     status, rows, error = project.statuses("guarded")["2026-03-07"]
     assert (status, rows) == ("failed", old_rows) and "boom" in (error or "")
+    # Under --fail-fast the bisection stops at the bad day: the two days before it commit, the three
+    # after it are not tried (left as they were, reported as not run), and no good day is marked failed.
     fast = project.run(single_run=True, fail_fast=True)
-    assert (fast.failed, fast.succeeded) == (6, 0)
+    assert (fast.failed, fast.succeeded, fast.skipped, fast.exit_code) == (1, 2, 3, 1)
     assert sorted_rows(project.query("SELECT * FROM guarded")) == before
+    assert {k for k, (s, _, _) in project.statuses("guarded").items() if s == "failed"} == {"2026-03-07"}
 
 
 def test_downstream_of_a_failed_partition_is_skipped(project: Project) -> None:
