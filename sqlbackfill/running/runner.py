@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import secrets
 from collections.abc import Sequence
@@ -14,7 +15,7 @@ from sqlbackfill.engines import EngineAdapter, Statement
 from sqlbackfill.errors import EngineError, StatementError, UnownedTableError, UsageError
 from sqlbackfill.model import Model
 from sqlbackfill.partitions import Run
-from sqlbackfill.partitions.ranges import normalize, subtract
+from sqlbackfill.partitions.ranges import chunk, intersect, normalize, subtract
 from sqlbackfill.planning import (
     Filters,
     ModelPlan,
@@ -26,6 +27,7 @@ from sqlbackfill.planning import (
     waiting_on,
 )
 from sqlbackfill.running.claims import claim_plans, connect_waiting
+from sqlbackfill.running.compile import plural
 from sqlbackfill.running.events import Listener, Note, ignore
 from sqlbackfill.running.execution import Execution, RunReport, Worker
 from sqlbackfill.running.policy import DEFAULT_RETRIES, FailurePolicy
@@ -145,6 +147,8 @@ class Runner:
             leases.ensure()
             try:
                 report.plans, report.held = claim_plans(leases, plans, request.wait, self.emit)
+                if request.filters.active:
+                    report.plans = self._still_selected(request, state, report.plans)
                 workers += [self.session.connect() for _ in range(request.concurrency - 1)]
                 policy = FailurePolicy(request.retries, request.fail_fast)
                 execution = Execution(
@@ -159,6 +163,28 @@ class Runner:
         finally:
             for worker_adapter, _ in workers:
                 worker_adapter.close()
+
+    def _still_selected(
+        self, request: RunRequest, state: WarehouseState, claimed: list[ModelPlan]
+    ) -> list[ModelPlan]:
+        """The claimed plans cut to what the filters select now. Other runs commit while this one plans and
+        claims (for as long as it waits, under --wait): a partition they built since is no longer missing,
+        failed or stale, and is not built again."""
+        fresh = {plan.model.name: plan for plan in Runner(self.session).plan(request, state)}
+        kept = []
+        for plan in claimed:
+            now = fresh.get(plan.model.name)
+            runs = intersect(plan.runs, now.runs) if now is not None else []
+            done = plan.partitions - sum(plan.model.partitioning.count(lo, hi) for lo, hi in runs)
+            if done:
+                self.emit(
+                    Note(
+                        f"{plural(done, 'partition')} built by another run meanwhile: left out",
+                        plan.model.name,
+                    )
+                )
+            kept.append(dataclasses.replace(plan, runs=runs, steps=chunk(runs, plan.mode.step_size)))
+        return kept
 
     def _dry_run(self, request: RunRequest) -> RunReport:
         adapter = None

@@ -51,11 +51,17 @@ def test_an_empty_existing_table_is_written_without_asking(warehouse: Warehouse,
     assert warehouse.ids("landing") == WINDOW
 
 
-def test_a_status_sqlbackfill_never_writes_is_missing_and_rebuilt(warehouse: Warehouse, tmp_path: Path) -> None:
+def test_a_status_sqlbackfill_never_writes_is_missing_and_rebuilt(
+    warehouse: Warehouse, tmp_path: Path
+) -> None:
     warehouse.sql("CREATE TABLE events_copy AS SELECT * FROM events")
     project = warehouse.project(tmp_path / "project", {"daily": MODEL.format(name="daily")})
     assert project.run().exit_code == 0
-    for key, status in (("2026-03-06", "'missing'"), ("2026-03-07", "'MATERIALIZED '"), ("2026-03-08", "NULL")):
+    for key, status in (
+        ("2026-03-06", "'missing'"),
+        ("2026-03-07", "'MATERIALIZED '"),
+        ("2026-03-08", "NULL"),
+    ):
         warehouse.sql(f"UPDATE sqlbackfill.partitions SET status = {status} WHERE partition_key = '{key}'")
     dry = project.run(filters=Filters(only_missing=True), dry_run=True)
     (plan,) = dry.plans
