@@ -1,7 +1,7 @@
 """`python -m bench`: the backfill benchmark (issue 5). Generates TPC-H data if absent, then times whole
 `sqlbackfill` processes side by side with the hand-written baseline, prints ratios and writes RESULTS.md.
 
-    python -m bench                 # everything, scale 1: 3 runs of long commands, 7 of short ones (~12 min)
+    python -m bench                 # everything, scale 1: 3 runs of long commands, 7 of short ones (~15 min)
     python -m bench --quick         # per partition over 365 days, 1 run each
     python -m bench --scale 0.01 --quick --no-postgres --results -    # a smoke run (the test suite's)
 """
@@ -14,6 +14,7 @@ import tempfile
 from pathlib import Path
 
 from bench import scenarios
+from bench.many_models import many_models
 from bench.measure import compile_bytecode
 from bench.report import render, write_results
 from bench.scenarios import Result
@@ -51,6 +52,7 @@ def main(argv: list[str] | None = None) -> int:
             lambda: [scenarios.no_op(ws, short)],
             lambda: [scenarios.restatement(ws, short)],
             lambda: scenarios.hundred_thousand(ws, short),
+            lambda: many_models(Path(folder), repeat, 100 if args.quick else 500),
         ]
         if not args.no_postgres:
             from bench.concurrency import concurrency

@@ -19,6 +19,10 @@ SCENARIOS = [
     "30-day restatement, per partition",
     "status --format json, 100,000 partitions",
     "run --dry-run, 100,000 partitions",
+    "ls, 100 models",
+    "run --dry-run, 100 models",
+    "run one partition of 100 models",
+    "status --format json, 100 models",
     "PostgreSQL per partition (32 days), --concurrency 4",
 ]
 

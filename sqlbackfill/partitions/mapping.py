@@ -24,6 +24,17 @@ from sqlbackfill.partitions.scheme import Partitioning, TimePartitioning, ValueP
 _TICK = dt.timedelta(microseconds=1)  # the last instant of a half-open window is `end - _TICK`
 
 
+def same_grid(one: Partitioning, other: Partitioning) -> bool:
+    """Whether two time partitionings have the same partitions (grain and timezone): ordinals map as they
+    are."""
+    return (
+        isinstance(one, TimePartitioning)
+        and isinstance(other, TimePartitioning)
+        and one.grain is other.grain
+        and one.timezone == other.timezone
+    )
+
+
 def mapped_run(down: Partitioning, ordinal: int, up: Partitioning, up_bounds: Run, lookback: int = 0) -> Run:
     """The upstream partitions downstream partition `ordinal` reads: one contiguous run, clipped to
     up_bounds (lo >= hi: none; an empty result is `(up_bounds[0], up_bounds[0])`)."""
@@ -98,6 +109,9 @@ def _check_lookback(lookback: int) -> None:
 def _overlapping(src: TimePartitioning, lo: int, hi: int, dst: TimePartitioning) -> Run | None:
     """The `dst` partitions whose windows overlap the window of `src` partitions `[lo, hi)`; None when that
     window is empty (no `src` partition of the run exists)."""
+    if same_grid(src, dst):  # the identity, without a skipped day at either end: no instants needed
+        first, last = _trim(src, (lo, hi))
+        return (first, last) if first < last else None
     start, end = src.window(lo, hi)
     if start >= end:
         return None

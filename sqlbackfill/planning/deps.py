@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from sqlbackfill.model import Model
 from sqlbackfill.partitions import Run
-from sqlbackfill.partitions.mapping import downstream_runs, mapped_run, upstream_runs
+from sqlbackfill.partitions.mapping import downstream_runs, mapped_run, same_grid, upstream_runs
 from sqlbackfill.partitions.ranges import intersect, normalize, runs_of, subtract
 
 MATERIALIZED = "materialized"
@@ -94,10 +94,17 @@ def waited_keys(model: Model, waits: Sequence[Waiting]) -> dict[int, list[tuple[
     keys: dict[int, list[tuple[str, list[str]]]] = {}
     for wait in waits:
         up = wait.upstream
+        # The upstream keys waited on, by ordinal, read once: thousands of waiting partitions each name some.
+        waited = {o: key for lo, hi in wait.on for o, key in up.partitioning.members(lo, hi)}
+        on_runs = list(wait.on)
+        identity = same_grid(model.partitioning, up.partitioning)
         for lo, hi in wait.runs:
             for ordinal, _ in model.partitioning.members(lo, hi):
-                read = mapped_run(model.partitioning, ordinal, up.partitioning, up.bounds, model.lookback)
-                on = [key for a, b in intersect([read], list(wait.on)) for key in up.partitioning.keys(a, b)]
+                if identity:  # the partition itself and its lookback (`waited` holds only existing keys)
+                    read = (ordinal - model.lookback, ordinal + 1)
+                else:
+                    read = mapped_run(model.partitioning, ordinal, up.partitioning, up.bounds, model.lookback)
+                on = [waited[o] for a, b in intersect([read], on_runs) for o in range(a, b) if o in waited]
                 if on:
                     keys.setdefault(ordinal, []).append((up.name, on))
     return keys
