@@ -196,20 +196,24 @@ class PostgresAdapter(EngineAdapter):
         return RELATION_KINDS.get(str(rows[0][0]), "other") if rows else None
 
     def run_ddl(self, statements: Sequence[Statement]) -> None:
-        """DDL is transactional here: one transaction holding an advisory lock that every sqlbackfill process
-        takes for its DDL, so runs started together create the schema and tables one after the other (two
-        racing `CREATE TABLE IF NOT EXISTS` fail on `pg_type_typname_nsp_index`); the later ones find the
-        objects there and skip them."""
-        lock = exp.select(exp.func("pg_advisory_xact_lock", exp.Literal.number(DDL_LOCK_KEY)))
-        if self._transaction is not None:  # inside the caller's transaction: the lock lasts until its end
-            self.execute(self.render(lock))
-            for statement in statements:
-                statement.run(self)
-            return
-        with self.transaction():
-            self.execute(self.render(lock))
-            for statement in statements:
-                statement.run(self)
+        """DDL is transactional here: one transaction, run while holding an advisory lock that every
+        sqlbackfill process takes for its DDL, so runs started together create the schema and tables one
+        after the other (two racing `CREATE TABLE IF NOT EXISTS` fail on `pg_type_typname_nsp_index`) and
+        the later ones find them there. The lock is the session's, taken before the transaction begins: a
+        transaction begun earlier could still see a catalog entry as missing that was looked up (by
+        `table_columns`) before another process created it."""
+        lock, unlock = (
+            self.render(exp.select(exp.func(name, exp.Literal.number(DDL_LOCK_KEY))))
+            for name in ("pg_advisory_lock", "pg_advisory_unlock")
+        )
+        self.execute(lock)
+        try:
+            with self.transaction():
+                for statement in statements:
+                    statement.run(self)
+        finally:
+            with suppress(StatementError):  # a lost connection has released it already
+                self.execute(unlock)
 
     def describe_query(self, sql: str, params: Params | None = None) -> list[Column]:
         cursor = self._run(sql, params).cursor

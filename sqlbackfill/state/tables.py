@@ -72,7 +72,7 @@ def names(columns: tuple[tuple[str, str], ...]) -> list[str]:
 _HOLDS = {
     "partitions": ("the status of every partition", "every partition is then rebuilt"),
     "runs": ("the history of runs", "the run history starts afresh"),
-    "leases": ("the claims of running runs", "drop it only while no run is active"),
+    "leases": ("the claims of running runs", "do so only while no run is active"),
 }
 _KINDS: dict[str, frozenset[object]] = {
     "TEXT": frozenset(exp.DataType.TEXT_TYPES),
@@ -93,19 +93,20 @@ def inspect(
         return None
     shown = adapter.render(where)
     holds, afresh = _HOLDS[name]
-    recreate = f"or drop it and let the next run create it empty ({afresh})"
+    recreate = f"or drop the table and let the next run create it empty ({afresh})"
     kind = adapter.relation_kind(where)
     if kind in ("view", "other"):
         what = "a view" if kind == "view" else "not a table"
         raise SchemaMismatchError(
-            f"{shown} is {what}, not the table sqlbackfill made for {holds}; drop or rename it and put the "
-            f"table back, {recreate}"
+            f"{shown} is {what}, not the table sqlbackfill made for {holds}; drop it and put the table back, "
+            f"or let the next run create it empty ({afresh})"
         )
     by_name = {column.name.lower(): column for column in found}
     missing = [(c, t) for c, t in columns if c.lower() not in by_name and c not in added]
     if missing:
         alters = "; ".join(
-            adapter.render(add_column(name, column, type_name)) for column, type_name in missing
+            adapter.render(add_column(name, column, type_name, if_missing=False))
+            for column, type_name in missing
         )
         listed = ", ".join(column for column, _ in missing)
         raise SchemaMismatchError(
@@ -134,9 +135,9 @@ def _same_kind(found: exp.DataType, type_name: str) -> bool:
     return found.this in _KINDS[type_name]
 
 
-def add_column(name: str, column: str, type_name: str) -> exp.Alter:
-    """ALTER TABLE sqlbackfill.<name> ADD COLUMN IF NOT EXISTS <column> <type>."""
+def add_column(name: str, column: str, type_name: str, *, if_missing: bool = True) -> exp.Alter:
+    """ALTER TABLE sqlbackfill.<name> ADD COLUMN [IF NOT EXISTS] <column> <type>."""
     definition = exp.ColumnDef(
-        this=exp.to_identifier(column), kind=exp.DataType.build(type_name), exists=True
+        this=exp.to_identifier(column), kind=exp.DataType.build(type_name), exists=if_missing
     )
     return exp.Alter(this=table(name), kind="TABLE", actions=[definition])
