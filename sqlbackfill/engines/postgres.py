@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 KNOWN_KEYS = ("url", "password_env", "schema")
 # The advisory lock every sqlbackfill process takes around its DDL on a database ("sqlbfddl").
-DDL_LOCK_KEY = 0x73716C6266646466
+DDL_LOCK_KEY = 0x73716C626664646C
 # pg_class.relkind: ordinary, partitioned and foreign tables take writes; views and materialized views do not.
 RELATION_KINDS: dict[str, RelationKind] = {"r": "table", "p": "table", "f": "table", "v": "view", "m": "view"}
 # SQLSTATEs worth a retry: serialization failure, deadlock, lock timeout, connection failures.
@@ -202,6 +202,8 @@ class PostgresAdapter(EngineAdapter):
         the later ones find them there. The lock is the session's, taken before the transaction begins: a
         transaction begun earlier could still see a catalog entry as missing that was looked up (by
         `table_columns`) before another process created it."""
+        if not statements:
+            return
         lock, unlock = (
             self.render(exp.select(exp.func(name, exp.Literal.number(DDL_LOCK_KEY))))
             for name in ("pg_advisory_lock", "pg_advisory_unlock")

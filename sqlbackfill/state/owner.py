@@ -5,9 +5,10 @@ hostname (host networking, `hostNetwork` pods, compose replicas with a fixed `ho
 4242 of their own, and a pid is reused once its process is gone. So a lease records, besides host and pid,
 the PID namespace (`/proc/self/ns/pid`), the boot (`/proc/sys/kernel/random/boot_id`) and the process's
 start time (field 22 of `/proc/<pid>/stat`). Only when all of host, namespace and boot are this process's
-own can the owner be judged from here: gone when no process has its pid, or when the one that has it started
-at another moment. Without `/proc` (macOS), or with a `/proc` of another namespace mounted, nothing but the
-host and pid is recorded, and such leases end only by expiry (or `unlock`).
+own can the owner be judged from here: gone when no process has its pid, when the one that has it started at
+another moment, or when it has exited and only waits to be reaped. Without `/proc` (macOS), or with a
+`/proc` of another namespace mounted, nothing but the host and pid is recorded, and such leases end only by
+expiry (or `unlock`).
 """
 
 from __future__ import annotations
@@ -33,18 +34,22 @@ class Owner:
 
     def gone(self, me: Owner) -> bool:
         """Whether this owner is provably gone, judged by `me` (this process): same host, PID namespace and
-        boot, and its pid is free or taken by a process that started at another moment. Anything less
-        proves nothing: the lease then lives until it expires."""
+        boot, and its pid is free, held by a process that started at another moment, or held by a process
+        that has exited and waits to be reaped (a zombie holds nothing). Anything less proves nothing: the
+        lease then lives until it expires."""
         if self.pid is None or self.pid <= 0 or self.pidns is None or self.boot is None:
             return False
         if me.pidns is None or (self.host, self.pidns, self.boot) != (me.host, me.pidns, me.boot):
             return False
         if not _exists(self.pid):
             return True
-        if self.started is None:
+        found = _stat(self.pid)
+        if found is None:
             return False
-        now = start_time(self.pid)
-        return now is not None and now != self.started
+        state, started = found
+        if state in (b"Z", b"X"):
+            return True
+        return self.started is not None and started != self.started
 
 
 def this_process() -> Owner:
@@ -68,6 +73,12 @@ def this_process() -> Owner:
 
 def start_time(pid: int) -> int | None:
     """When process `pid` started, in clock ticks after boot (None: no such process, or no /proc)."""
+    found = _stat(pid)
+    return None if found is None else found[1]
+
+
+def _stat(pid: int) -> tuple[bytes, int] | None:
+    """The state letter and start time of process `pid`, from /proc/<pid>/stat (None: not readable)."""
     try:
         stat = (PROC / str(pid) / "stat").read_bytes()
     except OSError:
@@ -75,7 +86,7 @@ def start_time(pid: int) -> int | None:
     # `pid (comm) state …`: comm may hold spaces and parentheses, so split after its last `)`.
     fields = stat.rsplit(b")", 1)[-1].split()
     try:
-        return int(fields[_START_FIELD])
+        return fields[0], int(fields[_START_FIELD])
     except (IndexError, ValueError):
         return None
 

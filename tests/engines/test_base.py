@@ -136,10 +136,20 @@ def test_run_ddl_raises_what_no_race_explains(adapter: EngineAdapter, warehouse:
         this=exp.to_table("nothing.facts"), kind="TABLE", expression=exp.select("*").from_("nowhere")
     )
     if warehouse.engine != "snowflake":  # fakesnow replaces a table created twice instead of refusing
-        with pytest.raises(StatementError, match="(?i)already exists"):
+        with pytest.raises(StatementError, match=r"(?i)already exists"):
             adapter.run_ddl(ddl(adapter, again))  # exists for good: tried again a few times, then raised
     with pytest.raises(StatementError):
         adapter.run_ddl(ddl(adapter, broken))
+
+
+def create(adapter: EngineAdapter, start: threading.Barrier, errors: list[BaseException]) -> None:
+    """The state tables' DDL, issued the moment every thread is ready."""
+    statements = ddl(adapter, *creates("sqlbackfill", "partitions", "runs", "leases"))
+    start.wait()
+    try:
+        adapter.run_ddl(statements)
+    except BaseException as error:
+        errors.append(error)
 
 
 def test_ddl_from_many_connections_at_once_never_trips_on_a_duplicate_key(
@@ -154,15 +164,7 @@ def test_ddl_from_many_connections_at_once_never_trips_on_a_duplicate_key(
         start = threading.Barrier(len(adapters))
         errors: list[BaseException] = []
 
-        def create(adapter: EngineAdapter) -> None:
-            statements = ddl(adapter, *creates("sqlbackfill", "partitions", "runs", "leases"))
-            start.wait()
-            try:
-                adapter.run_ddl(statements)
-            except BaseException as error:
-                errors.append(error)
-
-        threads = [threading.Thread(target=create, args=(a,)) for a in adapters]
+        threads = [threading.Thread(target=create, args=(a, start, errors)) for a in adapters]
         for thread in threads:
             thread.start()
         for thread in threads:

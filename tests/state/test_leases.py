@@ -6,7 +6,11 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,7 +20,7 @@ from sqlbackfill.engines import EngineAdapter, Statement
 from sqlbackfill.engines.duckdb import DuckDBAdapter
 from sqlbackfill.state import WarehouseState, utc_now
 from sqlbackfill.state.leases import ADDED, LEASE_COLUMNS, LeaseStore
-from sqlbackfill.state.owner import Owner, this_process
+from sqlbackfill.state.owner import Owner, start_time, this_process
 from sqlbackfill.state.tables import names
 from tests.behaviour.warehouses import Warehouse
 
@@ -102,6 +106,22 @@ def test_an_owner_is_gone_only_when_provably_so(
     assert claimed == ([(10, 15)] if alive else [(5, 15)])
     assert [lease.lease_id for lease in blocking] == (["l-1"] if alive else [])
     assert "l-1" in lease_ids(adapter) if alive else "l-1" not in lease_ids(adapter)
+
+
+def test_an_owner_that_exited_and_waits_to_be_reaped_is_gone(
+    adapter: DuckDBAdapter, leases: LeaseStore
+) -> None:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])  # not waited for: a zombie once it exits
+    try:
+        started = start_time(child.pid)
+        deadline = time.monotonic() + 30
+        while Path(f"/proc/{child.pid}/stat").read_bytes().rsplit(b")", 1)[1].split()[0] != b"Z":
+            assert time.monotonic() < deadline, "the child never exited"
+            time.sleep(0.01)
+        insert(adapter, owner_pid=child.pid, owner_started=started)
+        assert leases.live() == []
+    finally:
+        child.wait()
 
 
 def test_a_reused_pid_is_told_apart_by_its_start_time() -> None:
