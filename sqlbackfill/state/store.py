@@ -157,11 +157,9 @@ class WarehouseState(StateStore):
         return self._inspect(PARTITIONS, PARTITION_COLUMNS)
 
     def _inspect(self, name: str, columns: tuple[tuple[str, str], ...]) -> bool:
-        if name not in self._checked:
-            if tables.inspect(self.adapter, name, columns) is None:
-                return False
+        if name not in self._checked and tables.inspect(self.adapter, name, columns) is not None:
             self._checked.add(name)
-        return True
+        return name in self._checked
 
     def records(self, model: str) -> dict[str, PartitionRecord]:
         statement = self._cached(
