@@ -152,6 +152,8 @@ def compile_model(model: Model, adapter: EngineAdapter, sample: Run) -> Compiled
     `@start`/`@end` for what it is compared with (`window.window_uses`), and return the compiled model.
     `sample` is a window to describe with."""
     existing = adapter.table_columns(adapter.normalize_table(model.table))
+    if existing is not None:
+        _check_is_table(model, adapter)
     kind_column = _find(existing, model.partition_by) if existing else None
     assumed = kind_column or Column(model.partition_by, default_type(guess_kind(model)))
     try:
@@ -246,3 +248,17 @@ def _check_same_columns(
         f"{model.display_path}: the SELECT's columns differ from table {target} ({'; '.join(parts)}); "
         f"nothing was written: align the SELECT with the table, or drop {target} to rebuild it"
     )
+
+
+def _check_is_table(model: Model, adapter: EngineAdapter) -> None:
+    """An existing target must be a table: a view (or materialized view) would fail every partition."""
+    target = adapter.normalize_table(model.table)
+    kind = adapter.relation_kind(target)
+    if kind in ("view", "other"):
+        shown = adapter.render(target)
+        what = "a view" if kind == "view" else "not a table"
+        raise SchemaMismatchError(
+            f"{model.display_path}: {shown} is {what}, and sqlbackfill writes partitions into a table; "
+            f"nothing was written: drop {shown} (sqlbackfill then creates the table), or name another table "
+            "with `-- name:`"
+        )

@@ -2,20 +2,29 @@
 
 from __future__ import annotations
 
+import time
 import weakref
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 
 from sqlbackfill.config import Target
+from sqlbackfill.errors import StatementError
+
+if TYPE_CHECKING:
+    from sqlbackfill.engines.statement import Statement
 
 Params = Mapping[str, Any]
+# What a name in the catalog is: a table (sqlbackfill writes only into these), a view or materialized view,
+# or something else (an index, a sequence, an external table).
+RelationKind = Literal["table", "view", "other"]
+DDL_ATTEMPTS = 3  # a `CREATE … IF NOT EXISTS` that lost a race is run again this many times in all
 
 
 class OverwriteStrategy(StrEnum):
@@ -169,8 +178,32 @@ class EngineAdapter(ABC):
         """The columns of an existing table, or None when it does not exist."""
 
     @abstractmethod
+    def relation_kind(self, table: exp.Table) -> RelationKind | None:
+        """What `table` (as `normalize_table` gives it) names: a table, a view, something else, or nothing
+        (None)."""
+
+    @abstractmethod
     def describe_query(self, sql: str, params: Params | None = None) -> list[Column]:
         """The output columns of a query (a `SELECT … LIMIT 0`), without reading data."""
+
+    def run_ddl(self, statements: Sequence[Statement]) -> None:
+        """Run `CREATE … IF NOT EXISTS` statements that other processes may run at the same moment (runs
+        started together on a fresh warehouse), outside any transaction. Here a statement that failed
+        because its object appeared meanwhile is run again, and its IF NOT EXISTS then holds; engines whose
+        DDL is transactional serialise instead (PostgreSQL)."""
+        for statement in statements:
+            for attempt in range(1, DDL_ATTEMPTS + 1):
+                try:
+                    statement.run(self)
+                    break
+                except StatementError as error:
+                    if attempt == DDL_ATTEMPTS or not self.lost_ddl_race(error):
+                        raise
+                    time.sleep(0.05 * attempt)
+
+    def lost_ddl_race(self, error: StatementError) -> bool:
+        """Whether a DDL statement failed because another session created the same object meanwhile."""
+        return "already exists" in str(error).lower()
 
     def claim_lock(self, table: exp.Table) -> str | None:
         """A statement that makes concurrent lease claims on `table` take turns, inside a transaction

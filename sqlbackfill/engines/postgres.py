@@ -12,14 +12,22 @@ from typing import TYPE_CHECKING, Any
 from sqlglot import exp
 
 from sqlbackfill.config import CONFIG_FILE, Target
-from sqlbackfill.engines.base import Column, EngineAdapter, Params
+from sqlbackfill.engines.base import Column, EngineAdapter, Params, RelationKind
 from sqlbackfill.engines.dbapi import check_keys, escape_percent, one_line, scrub, secret_from_env
 from sqlbackfill.errors import ConfigError, EngineError, StatementError
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from sqlalchemy.engine import Connection, Engine, Transaction
 
+    from sqlbackfill.engines.statement import Statement
+
 KNOWN_KEYS = ("url", "password_env", "schema")
+# The advisory lock every sqlbackfill process takes around its DDL on a database ("sqlbfddl").
+DDL_LOCK_KEY = 0x73716C626664646C
+# pg_class.relkind: ordinary, partitioned and foreign tables take writes; views and materialized views do not.
+RELATION_KINDS: dict[str, RelationKind] = {"r": "table", "p": "table", "f": "table", "v": "view", "m": "view"}
 # SQLSTATEs worth a retry: serialization failure, deadlock, lock timeout, connection failures.
 TRANSIENT_SQLSTATES = {"40001", "40P01", "55P03", "08000", "08003", "08006", "57P01"}
 
@@ -175,6 +183,39 @@ class PostgresAdapter(EngineAdapter):
         if not rows:
             return None
         return [Column(name, _data_type(type_name)) for name, type_name in rows]
+
+    def relation_kind(self, table: exp.Table) -> RelationKind | None:
+        oid = exp.func("to_regclass", exp.Placeholder(this="name"))
+        query = (
+            exp.select("relkind")
+            .from_("pg_catalog.pg_class")
+            .where(exp.EQ(this=exp.column("oid"), expression=oid))
+        )
+        name = exp.table_(table.this.copy(), db=table.args.get("db")).sql(dialect="postgres")
+        rows = self.fetchall(self.render(query), {"name": name})
+        return RELATION_KINDS.get(str(rows[0][0]), "other") if rows else None
+
+    def run_ddl(self, statements: Sequence[Statement]) -> None:
+        """DDL is transactional here: one transaction, run while holding an advisory lock that every
+        sqlbackfill process takes for its DDL, so runs started together create the schema and tables one
+        after the other (two racing `CREATE TABLE IF NOT EXISTS` fail on `pg_type_typname_nsp_index`) and
+        the later ones find them there. The lock is the session's, taken before the transaction begins: a
+        transaction begun earlier could still see a catalog entry as missing that was looked up (by
+        `table_columns`) before another process created it."""
+        if not statements:
+            return
+        lock, unlock = (
+            self.render(exp.select(exp.func(name, exp.Literal.number(DDL_LOCK_KEY))))
+            for name in ("pg_advisory_lock", "pg_advisory_unlock")
+        )
+        self.execute(lock)
+        try:
+            with self.transaction():
+                for statement in statements:
+                    statement.run(self)
+        finally:
+            with suppress(StatementError):  # a lost connection has released it already
+                self.execute(unlock)
 
     def describe_query(self, sql: str, params: Params | None = None) -> list[Column]:
         cursor = self._run(sql, params).cursor

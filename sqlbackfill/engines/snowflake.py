@@ -16,7 +16,7 @@ from sqlglot import exp
 from sqlglot.dialects.snowflake import Snowflake
 
 from sqlbackfill.config import CONFIG_FILE, Target
-from sqlbackfill.engines.base import Column, EngineAdapter, Params
+from sqlbackfill.engines.base import Column, EngineAdapter, Params, RelationKind
 from sqlbackfill.engines.dbapi import check_keys, escape_percent, one_line, scrub, secret_from_env
 from sqlbackfill.errors import ConfigError, EngineError, StatementError
 
@@ -37,6 +37,14 @@ CONNECT_KEYS = (
     "private_key_file",
 )
 KNOWN_KEYS = (*CONNECT_KEYS, "connection_name", "password_env", "private_key_file_pwd_env", "token_env")
+# information_schema.tables.table_type: what takes writes, and what is a view.
+RELATION_KINDS: dict[str, RelationKind] = {
+    "BASE TABLE": "table",
+    "TEMPORARY TABLE": "table",
+    "LOCAL TEMPORARY": "table",
+    "VIEW": "view",
+    "MATERIALIZED VIEW": "view",
+}
 # Snowflake error numbers worth a retry: lock waits, aborted transactions, expired sessions, lost connections.
 TRANSIENT_ERRNOS = {604, 625, 630, 390114, 250001, 250003}
 
@@ -189,6 +197,29 @@ class SnowflakeAdapter(EngineAdapter):
         if not rows:
             return None
         return [Column(name, _data_type(kind, precision, scale)) for name, kind, precision, scale in rows]
+
+    def relation_kind(self, table: exp.Table) -> RelationKind | None:
+        # Snowflake lists views in information_schema.tables too; fakesnow only in information_schema.views.
+        def entries(catalog: str, kind: exp.Expr) -> exp.Select:
+            schema = exp.Coalesce(this=exp.Placeholder(this="schema"), expressions=[exp.CurrentSchema()])
+            where = exp.and_(
+                exp.EQ(this=exp.column("table_schema"), expression=schema),
+                exp.EQ(this=exp.column("table_name"), expression=exp.Placeholder(this="name")),
+            )
+            return exp.select(kind).from_(exp.table_(catalog, db="information_schema")).where(where)
+
+        query = exp.union(
+            entries("tables", exp.column("table_type")),
+            entries("views", exp.Literal.string("VIEW")),
+            distinct=False,
+        )
+        rows = self.fetchall(self.render(query), {"schema": table.db or None, "name": table.name})
+        kinds = {str(row[0]).upper() for row in rows}
+        if not kinds:
+            return None
+        if "VIEW" in kinds or "MATERIALIZED VIEW" in kinds:
+            return "view"
+        return RELATION_KINDS.get(kinds.pop(), "other")
 
     def describe_query(self, sql: str, params: Params | None = None) -> list[Column]:
         import snowflake.connector

@@ -209,8 +209,7 @@ class Runner:
             model = plan.model
             try:
                 compiled[model.name] = compiled_model = compile_model(model, adapter, plan.steps[0])
-                for statement in compiled_model.setup(plan.steps[0]):
-                    statement.run(adapter)
+                adapter.run_ddl(compiled_model.setup(plan.steps[0]))  # safe when runs start together
             except StatementError as error:
                 raise EngineError(
                     f"{model.display_path}: {adapter.description} rejected the model while preparing it: "

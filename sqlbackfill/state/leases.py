@@ -1,14 +1,12 @@
 """Partition leases: a run claims the ranges it will write before touching data, so two runs never build
-the same partition at once. A lease names its owner (run, host, pid) and expires unless heartbeats renew
-it; a lease whose process is gone on this host is released at once."""
+the same partition at once. A lease names its owner (run, host, pid, and where the pid means something: see
+`owner`) and expires unless heartbeats renew it; a lease whose owner is provably gone is released at once."""
 
 from __future__ import annotations
 
 import datetime as dt
-import os
 import secrets
-import socket
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +16,9 @@ from sqlbackfill.engines import EngineAdapter, Statement
 from sqlbackfill.partitions import Run
 from sqlbackfill.partitions.ranges import intersect, normalize, subtract
 from sqlbackfill.state import tables
+from sqlbackfill.state.interrupted import close_dead_runs
+from sqlbackfill.state.owner import Owner, this_process
+from sqlbackfill.state.rows import instant, integer, text
 from sqlbackfill.state.store import utc_now
 
 LEASES = "leases"
@@ -33,7 +34,13 @@ LEASE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("acquired_at", "TIMESTAMP"),
     ("heartbeat_at", "TIMESTAMP"),
     ("expires_at", "TIMESTAMP"),
+    ("owner_pidns", "TEXT"),  # the owner's PID namespace, boot and start time (see `owner`)
+    ("owner_boot", "TEXT"),
+    ("owner_started", "BIGINT"),
 )
+# Columns a leases table made by an older version lacks: `ensure` adds them, readers take them as NULL
+# (such leases end by expiry only).
+ADDED = frozenset({"owner_pidns", "owner_boot", "owner_started"})
 DEFAULT_TTL = dt.timedelta(minutes=30)
 
 
@@ -47,32 +54,43 @@ class Lease:
     lo: int
     hi: int
     run_id: str
-    owner_host: str
-    owner_pid: int
-    acquired_at: dt.datetime
-    heartbeat_at: dt.datetime
+    owner: Owner
+    acquired_at: dt.datetime | None
+    heartbeat_at: dt.datetime | None
     expires_at: dt.datetime
 
-    def alive(self, now: dt.datetime, host: str) -> bool:
-        """Not expired, and (on this host) its process still runs."""
-        if self.expires_at <= now:
-            return False
-        return self.owner_host != host or process_alive(self.owner_pid)
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> Lease | None:
+        """The lease a row of `sqlbackfill.leases` holds, or None when the row cannot be one (what it holds
+        or until when is NULL or unreadable): such a row is no live lease. Owner details that cannot be read
+        are unknown, and a lease with an unknown owner ends by expiry only."""
+        lease_id, model, scheme, run_id = (
+            text(row.get(c)) for c in ("lease_id", "model", "scheme", "run_id")
+        )
+        lo, hi = integer(row.get("lo")), integer(row.get("hi"))
+        expires_at = instant(row.get("expires_at"))
+        if lease_id is None or model is None or scheme is None or run_id is None:
+            return None
+        if lo is None or hi is None or expires_at is None:
+            return None
+        owner = Owner(
+            text(row.get("owner_host")),
+            integer(row.get("owner_pid")),
+            text(row.get("owner_pidns")),
+            text(row.get("owner_boot")),
+            integer(row.get("owner_started")),
+        )
+        acquired_at, heartbeat_at = instant(row.get("acquired_at")), instant(row.get("heartbeat_at"))
+        return cls(lease_id, model, scheme, lo, hi, run_id, owner, acquired_at, heartbeat_at, expires_at)
+
+    def alive(self, now: dt.datetime, me: Owner) -> bool:
+        """Not expired, and its owner not provably gone (as `me`, this process, can judge it)."""
+        return self.expires_at > now and not self.owner.gone(me)
 
     def describe(self) -> str:
         """`run 2026…-abc123 (pid 4242 on host-1)`."""
-        return f"run {self.run_id} (pid {self.owner_pid} on {self.owner_host})"
-
-
-def process_alive(pid: int) -> bool:
-    """Whether a process with this pid exists on this host."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+        pid = "?" if self.owner.pid is None else self.owner.pid
+        return f"run {self.run_id} (pid {pid} on {self.owner.host or '?'})"
 
 
 def _p(name: str) -> exp.Placeholder:
@@ -86,40 +104,54 @@ class LeaseStore:
         self.adapter = adapter
         self.run_id = run_id
         self.ttl = ttl
-        self.host = socket.gethostname()
-        self.pid = os.getpid()
+        self.me = this_process()
         self.table = adapter.normalize_table(tables.table(LEASES))
+        self._columns: list[str] | None = None  # the columns the table has (an older one lacks ADDED)
+        self._closed_dead_runs = False
 
     def ensure(self) -> None:
-        """Create the leases table if missing (DDL, before any transaction)."""
-        Statement.build(self.adapter, tables.create_table(LEASES, LEASE_COLUMNS)).run(self.adapter)
+        """Create the leases table if missing, or add the columns an older version's table lacks (DDL,
+        before any transaction); one that is not as sqlbackfill made it is a SchemaMismatchError."""
+        found = tables.inspect(self.adapter, LEASES, LEASE_COLUMNS, ADDED)
+        ddl: list[exp.Expr]
+        if found is None:
+            ddl = [tables.create_schema(), tables.create_table(LEASES, LEASE_COLUMNS)]
+        else:
+            present = {column.name.lower() for column in found}
+            ddl = [tables.add_column(LEASES, c, t) for c, t in LEASE_COLUMNS if c not in present]
+        if ddl:
+            self.adapter.run_ddl([Statement.build(self.adapter, tree) for tree in ddl])
+        self._columns = tables.names(LEASE_COLUMNS)
 
     def exists(self) -> bool:
-        """Whether the leases table is there."""
-        return self.adapter.table_columns(self.table) is not None
+        """Whether the leases table is there (and as sqlbackfill made it: else SchemaMismatchError)."""
+        found = tables.inspect(self.adapter, LEASES, LEASE_COLUMNS, ADDED)
+        if found is None:
+            return False
+        present = {column.name.lower() for column in found}
+        self._columns = [c for c in tables.names(LEASE_COLUMNS) if c in present]
+        return True
 
     def live(self, model: str | None = None) -> list[Lease]:
-        """Leases still held by running processes (all models when `model` is None)."""
-        select = exp.select(*[exp.column(c) for c in tables.names(LEASE_COLUMNS)]).from_(self.table.copy())
-        params: dict[str, Any] = {}
-        if model is not None:
-            select = select.where(exp.EQ(this=exp.column("model"), expression=_p("model")))
-            params["model"] = model
-        statement = Statement.build(self.adapter, select, params)
+        """Leases not expired whose owners are not provably gone (all models when `model` is None)."""
         now = utc_now()
-        leases = [Lease(*row) for row in self.adapter.fetchall(statement.sql, statement.params)]
-        return [lease for lease in leases if lease.alive(now, self.host)]
+        return [lease for _, lease in self._read(model) if lease is not None and lease.alive(now, self.me)]
 
     def claim(self, model: str, scheme: str, runs: Sequence[Run]) -> tuple[list[Run], list[Lease]]:
-        """Claim what of `runs` no live lease of another run holds: (claimed runs, blocking leases)."""
+        """Claim what of `runs` no live lease of another run holds: (claimed runs, blocking leases). Under
+        the same lock, releases the leases that are no longer live and (once per run) closes the runs that
+        died without finishing (`close_dead_runs`). Needs the state tables (`ensure`)."""
         if not runs:
             return [], []
         with self.adapter.transaction():
             lock = self.adapter.claim_lock(self.table)
             if lock is not None:
                 self.adapter.execute(lock)
-            self._release_dead(model)
-            others = [lease for lease in self.live(model) if lease.run_id != self.run_id]
+            live = self._release_dead()
+            if not self._closed_dead_runs:
+                close_dead_runs(self.adapter, {lease.run_id for lease in live} | {self.run_id})
+                self._closed_dead_runs = True
+            others = [lease for lease in live if lease.model == model and lease.run_id != self.run_id]
             if any(other.scheme != scheme for other in others):
                 held = normalize(runs)  # claimed under another partitioning: it all overlaps
             else:
@@ -134,11 +166,14 @@ class LeaseStore:
                     "lo": lo,
                     "hi": hi,
                     "run_id": self.run_id,
-                    "owner_host": self.host,
-                    "owner_pid": self.pid,
+                    "owner_host": self.me.host,
+                    "owner_pid": self.me.pid,
                     "acquired_at": now,
                     "heartbeat_at": now,
                     "expires_at": now + self.ttl,
+                    "owner_pidns": self.me.pidns,
+                    "owner_boot": self.me.boot,
+                    "owner_started": self.me.started,
                 }
                 insert = exp.insert(
                     exp.values([tuple(_p(c) for c in values)]), self.table.copy(), columns=list(values)
@@ -172,22 +207,45 @@ class LeaseStore:
         delete = exp.delete(self.table.copy(), where=exp.EQ(this=exp.column("model"), expression=_p("model")))
         return Statement.build(self.adapter, delete, {"model": model}).run(self.adapter)
 
-    def _release_dead(self, model: str) -> None:
-        select = (
-            exp.select("lease_id", "owner_host", "owner_pid", "expires_at")
-            .from_(self.table.copy())
-            .where(exp.EQ(this=exp.column("model"), expression=_p("model")))
-        )
-        statement = Statement.build(self.adapter, select, {"model": model})
-        now = utc_now()
-        dead = [
-            lease_id
-            for lease_id, host, pid, expires in self.adapter.fetchall(statement.sql, statement.params)
-            if expires <= now or (host == self.host and not process_alive(int(pid)))
+    def _read(self, model: str | None = None) -> list[tuple[Any, Lease | None]]:
+        """Every lease row (of one model, when given): its raw `lease_id` and the lease it holds, if any."""
+        if self._columns is None and not self.exists():
+            return []
+        columns = self._columns or []
+        select = exp.select(*[exp.column(c) for c in columns]).from_(self.table.copy())
+        params: dict[str, Any] = {}
+        if model is not None:
+            select = select.where(exp.EQ(this=exp.column("model"), expression=_p("model")))
+            params["model"] = model
+        statement = Statement.build(self.adapter, select, params)
+        rows = [
+            dict(zip(columns, row, strict=True))
+            for row in self.adapter.fetchall(statement.sql, statement.params)
         ]
+        return [(row.get("lease_id"), Lease.from_row(row)) for row in rows]
+
+    def _release_dead(self) -> list[Lease]:
+        """Delete every lease row that holds no live lease (expired, its owner provably gone, or not a
+        lease at all); returns the live leases, of every model."""
+        now = utc_now()
+        live: list[Lease] = []
+        dead: list[str] = []
+        unnamed = False  # rows without a lease_id: never written by sqlbackfill, never a lease
+        for lease_id, lease in self._read():
+            if lease is not None and lease.alive(now, self.me):
+                live.append(lease)
+            elif lease_id is None:
+                unnamed = True
+            else:
+                dead.append(str(lease_id))
+        conditions: list[exp.Expr] = []
         if dead:
-            delete = exp.delete(
-                self.table.copy(),
-                where=exp.In(this=exp.column("lease_id"), expressions=[exp.Literal.string(d) for d in dead]),
+            conditions.append(
+                exp.In(this=exp.column("lease_id"), expressions=[exp.Literal.string(d) for d in dead])
             )
+        if unnamed:
+            conditions.append(exp.Is(this=exp.column("lease_id"), expression=exp.null()))
+        if conditions:
+            delete = exp.delete(self.table.copy(), where=exp.or_(*conditions))
             Statement.build(self.adapter, delete).run(self.adapter)
+        return live

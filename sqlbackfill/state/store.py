@@ -20,6 +20,7 @@ from sqlbackfill.state import tables
 from sqlbackfill.state.tables import PARTITION_COLUMNS, PARTITIONS, RUN_COLUMNS, RUNS
 
 KEYS = "sqlbackfill_keys"  # the parameter(s) holding a set of partition keys
+_TABLES = {PARTITIONS: PARTITION_COLUMNS, RUNS: RUN_COLUMNS}
 
 
 class PartitionStatus(StrEnum):
@@ -137,6 +138,7 @@ class WarehouseState(StateStore):
         self.adapter = adapter
         self._cache: dict[str, Statement] = {}
         self._counted: dict[int, tuple[exp.Query, Statement]] = {}
+        self._checked: set[str] = set()  # tables found as sqlbackfill made them
 
     def _cached(self, name: str, build: Any) -> Statement:
         if name not in self._cache:
@@ -147,13 +149,21 @@ class WarehouseState(StateStore):
         return Statement.build(self.adapter, tree, params).run(self.adapter)
 
     def ensure(self) -> None:
-        self._run(tables.create_schema())
-        self._run(tables.create_table(PARTITIONS, PARTITION_COLUMNS))
-        self._run(tables.create_table(RUNS, RUN_COLUMNS))
+        """Create what is missing (safe when runs start together: `EngineAdapter.run_ddl`); a table that is
+        there but not as sqlbackfill made it is a SchemaMismatchError naming it and the repair."""
+        missing = [name for name, columns in _TABLES.items() if not self._inspect(name, columns)]
+        if missing:
+            ddl = [tables.create_schema(), *(tables.create_table(name, _TABLES[name]) for name in missing)]
+            self.adapter.run_ddl([Statement.build(self.adapter, tree) for tree in ddl])
 
     def exists(self) -> bool:
-        """Whether the partitions table is there (status never creates it)."""
-        return self.adapter.table_columns(self.adapter.normalize_table(tables.table(PARTITIONS))) is not None
+        """Whether the partitions table is there (status never creates it), checked as `ensure` checks it."""
+        return self._inspect(PARTITIONS, PARTITION_COLUMNS)
+
+    def _inspect(self, name: str, columns: tuple[tuple[str, str], ...]) -> bool:
+        if name not in self._checked and tables.inspect(self.adapter, name, columns) is not None:
+            self._checked.add(name)
+        return name in self._checked
 
     def records(self, model: str) -> dict[str, PartitionRecord]:
         statement = self._cached(

@@ -165,6 +165,25 @@ def copy_model(source: str, target: str, old: str = "", new: str = "") -> Callab
     return apply
 
 
+def in_warehouse(*statements: str) -> Callable[[Path], None]:
+    """Run statements on the project's DuckDB file, as a user altering it by hand would."""
+
+    def apply(root: Path) -> None:
+        for statement in statements:
+            execute(root, statement)
+
+    return apply
+
+
+def as_view(table: str) -> tuple[str, ...]:
+    """The table moved aside (to `<table>_saved`) and a view over it put in its place."""
+    saved = f"{table}_saved"
+    return (
+        f"ALTER TABLE {table} RENAME TO {saved.split('.')[-1]}",
+        f"CREATE VIEW {table} AS SELECT * FROM {saved}",
+    )
+
+
 def negative_sale(root: Path) -> None:
     """A sale with a negative quantity on 2026-01-20: the demo model's guard fails that partition."""
     execute(root, "INSERT INTO raw_sales VALUES ('2026-01-20', 'durian', -3, 12.50)")
@@ -765,6 +784,54 @@ CASES = [
         SUMMARY_MODEL,
         f"in a cycle: {SUMMARY} -> {UPSTREAM} -> {SUMMARY}",
         setup=edit(MODEL, "FROM raw_sales", f"FROM raw_sales, {SUMMARY}"),
+    ),
+    # --- the warehouse altered by hand: status tables, a target that is a view
+    case(
+        "status-table-replaced-by-a-view",
+        ["run"],
+        "sqlbackfill.partitions is a view, not the table sqlbackfill made",
+        "drop it and put the table back",
+        setup=in_warehouse(*as_view("sqlbackfill.partitions")),
+    ),
+    case(
+        "status-table-replaced-by-a-view-on-status",
+        ["status"],
+        "sqlbackfill.partitions is a view",
+        setup=in_warehouse(*as_view("sqlbackfill.partitions")),
+    ),
+    case(
+        "status-table-column-dropped",
+        ["run"],
+        "sqlbackfill.partitions is not as sqlbackfill made it: column error is missing",
+        "add it back (ALTER TABLE sqlbackfill.partitions ADD COLUMN error TEXT)",
+        setup=in_warehouse("ALTER TABLE sqlbackfill.partitions DROP COLUMN error"),
+    ),
+    case(
+        "status-table-column-retyped-on-status",
+        ["status"],
+        "sqlbackfill.partitions is not as sqlbackfill made it: column updated_at is INT, not TIMESTAMP",
+        setup=in_warehouse("ALTER TABLE sqlbackfill.partitions ALTER COLUMN updated_at TYPE INT USING 0"),
+    ),
+    case(
+        "runs-table-replaced-by-a-view",
+        ["run"],
+        "sqlbackfill.runs is a view",
+        "the run history starts afresh",
+        setup=in_warehouse(*as_view("sqlbackfill.runs")),
+    ),
+    case(
+        "leases-table-column-dropped-on-status",
+        ["status"],
+        "sqlbackfill.leases is not as sqlbackfill made it: column expires_at is missing",
+        setup=in_warehouse("ALTER TABLE sqlbackfill.leases DROP COLUMN expires_at"),
+    ),
+    case(
+        "target-is-a-view",
+        ["run"],
+        MODEL,
+        f"{UPSTREAM} is a view, and sqlbackfill writes partitions into a table",
+        "name another table with `-- name:`",
+        setup=in_warehouse(*as_view(UPSTREAM)),
     ),
     # --- flags
     case(

@@ -1,4 +1,5 @@
-"""Fixtures for the state tests: a DuckDB warehouse file and the state store on it."""
+"""Fixtures for the state tests: a DuckDB warehouse file and the state store on it; an empty database on
+every engine and sqlbackfill's adapter on it."""
 
 from __future__ import annotations
 
@@ -7,8 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from sqlbackfill.config import Target
+from sqlbackfill.engines import EngineAdapter, adapter_for
 from sqlbackfill.engines.duckdb import DuckDBAdapter
 from sqlbackfill.state import WarehouseState
+from tests.behaviour.warehouses import DuckDBWarehouse, PostgresWarehouse, SnowflakeWarehouse, Warehouse
 from tests.engines.helpers import open_duckdb
 
 
@@ -26,3 +30,34 @@ def state(adapter: DuckDBAdapter) -> WarehouseState:
     store = WarehouseState(adapter)
     store.ensure()
     return store
+
+
+@pytest.fixture(params=["duckdb", "postgres", "snowflake"])
+def warehouse(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Warehouse]:
+    """A fresh, empty database on each engine (fakesnow for Snowflake), read through its own driver."""
+    made: Warehouse
+    if request.param == "duckdb":
+        made = DuckDBWarehouse(tmp_path)
+    elif request.param == "postgres":
+        made = PostgresWarehouse(request.getfixturevalue("postgres_port"))
+    else:
+        monkeypatch.setenv(SnowflakeWarehouse.PASSWORD_ENV, "snow")
+        made = SnowflakeWarehouse(request.getfixturevalue("fakesnow_port"))
+    try:
+        yield made
+    finally:
+        made.close()
+
+
+@pytest.fixture
+def engine(warehouse: Warehouse, tmp_path: Path) -> Iterator[EngineAdapter]:
+    """sqlbackfill's own adapter, connected to `warehouse`."""
+    options = dict(warehouse.target())
+    made = adapter_for(Target("test", str(options.pop("type")), options, tmp_path))
+    made.connect()
+    try:
+        yield made
+    finally:
+        made.close()
