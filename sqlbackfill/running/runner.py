@@ -226,8 +226,10 @@ def _check_targets_owned(adapter: EngineAdapter, state: WarehouseState, plans: S
         if not plan.steps:
             continue
         model = plan.model
+        if recorded and state.has_records(model.name):
+            continue
         target = adapter.normalize_table(model.table)
-        if adapter.table_columns(target) is None or (recorded and state.has_records(model.name)):
+        if adapter.relation_kind(target) != "table":  # none yet, or a view (compiling says what is wrong)
             continue
         probe = Statement.build(adapter, exp.select("1").from_(target.copy()).limit(1))
         if adapter.fetchall(probe.sql, probe.params):
