@@ -139,7 +139,7 @@ class EngineAdapter(ABC):
 
     @abstractmethod
     def fetchall(self, sql: str, params: Params | None = None) -> list[tuple[Any, ...]]:
-        """Run a query and return its rows."""
+        """Run a query (driver text, as for `execute`) and return its rows."""
 
     @abstractmethod
     def begin(self) -> None:

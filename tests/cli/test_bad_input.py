@@ -349,6 +349,16 @@ CASES = [
         setup=add_target(lambda: "[project\n"),
     ),
     case(
+        "toml-malformed-on-a-secret-line",
+        ["run"],
+        "sqlbackfill.toml",
+        "invalid TOML: Unescaped '\\' in a string (at line",
+        "fix the syntax",
+        setup=add_target(
+            lambda: f'[targets.pg]\ntype = "postgres"\nurl = "postgresql://u:{SECRET}\\x@h/db"\n'
+        ),
+    ),
+    case(
         "toml-not-utf8",
         ["run"],
         "sqlbackfill.toml",

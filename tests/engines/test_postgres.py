@@ -92,6 +92,18 @@ def test_missing_password_variable_is_a_config_error_naming_it(monkeypatch: pyte
 def test_description_hides_a_password_written_in_the_url() -> None:
     adapter = PostgresAdapter(target(url=f"postgresql+psycopg://u:{SECRET}@db.example:5432/analytics"))
     assert adapter.description == "postgres postgresql+psycopg://u:***@db.example:5432/analytics"
+    queried = PostgresAdapter(
+        target(url=f"postgresql+psycopg://u@db/an?sslpassword={SECRET}&password={SECRET}")
+    )
+    assert queried.description == "postgres postgresql+psycopg://u@db/an?password=***&sslpassword=***"
+    for shown in (repr(adapter.target), repr(adapter), repr(queried.target)):
+        assert SECRET not in shown
+
+
+def test_description_of_a_url_that_cannot_be_read_names_the_target() -> None:
+    """A URL that is refused (an unencoded `@` in its password) is never shown, not even in part."""
+    adapter = PostgresAdapter(target(url=f"postgresql+psycopg://u:{SECRET[:8]}@{SECRET[8:]}@db/an"))
+    assert adapter.description == "postgres (target pg)"
 
 
 # -- credentials ----------------------------------------------------------------------------------------
