@@ -16,7 +16,7 @@ from sqlbackfill.config import CONFIG_FILE, Target
 from sqlbackfill.errors import ConfigError
 
 # Target keys that would hold a secret: refused in sqlbackfill.toml whatever the engine (`<key>_env` instead).
-SECRET_KEYS = ("password", "private_key_file_pwd", "token", "passphrase", "private_key_pwd")
+SECRET_KEYS = ("password", "private_key_file_pwd", "token")
 
 
 def pyformat_sql(expression: exp.Expr, dialect: Dialect, *, always_formatted: bool) -> str:
