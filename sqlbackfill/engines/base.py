@@ -143,11 +143,12 @@ class EngineAdapter(ABC):
     # -- statements ---------------------------------------------------------------------------
     @abstractmethod
     def execute(self, sql: str, params: Params | None = None) -> int:
-        """Run one statement; return the affected row count (-1 when unknown)."""
+        """Run one statement, driver text as `driver_sql` writes it; return the affected row count (-1 when
+        unknown)."""
 
     @abstractmethod
     def fetchall(self, sql: str, params: Params | None = None) -> list[tuple[Any, ...]]:
-        """Run a query and return its rows."""
+        """Run a query (driver text, as for `execute`) and return its rows."""
 
     @abstractmethod
     def begin(self) -> None:
@@ -251,8 +252,14 @@ class EngineAdapter(ABC):
         return Dialect.get_or_raise(self.DIALECT)
 
     def render(self, expression: exp.Expr) -> str:
-        """SQL text for an expression tree in this engine's dialect."""
+        """SQL text for an expression tree in this engine's dialect, as a user reads it."""
         return expression.sql(dialect=self.DIALECT, comments=False)
+
+    def driver_sql(self, expression: exp.Expr) -> str:
+        """The text the driver runs for a tree (what `execute` takes): `render`, plus whatever the driver's
+        parameter style needs so that only the tree's placeholders are parameters (`%` doubled for pyformat
+        drivers). DuckDB binds `$name` and reads `%` as `%`: the rendered SQL itself."""
+        return self.render(expression)
 
     def normalize_table(self, table: exp.Table) -> exp.Table:
         """The table as the warehouse names it: unquoted parts follow the engine's case rules."""

@@ -13,7 +13,9 @@ from sqlglot import exp
 
 from sqlbackfill.config import CONFIG_FILE, Target
 from sqlbackfill.engines.base import Column, EngineAdapter, Params, RelationKind
-from sqlbackfill.engines.dbapi import check_keys, escape_percent, one_line, scrub, secret_from_env
+from sqlbackfill.engines.dbapi import check_keys, pyformat_sql, scrub, secret_from_env
+from sqlbackfill.engines.statement import Statement
+from sqlbackfill.engines.urls import parse_url, shown_url, url_secrets
 from sqlbackfill.errors import ConfigError, EngineError, StatementError
 
 if TYPE_CHECKING:
@@ -51,24 +53,21 @@ class PostgresAdapter(EngineAdapter):
         self._engine: Engine | None = None
         self._con: Connection | None = None
         self._transaction: Transaction | None = None
-        self._secrets: list[str | None] = []
+        self._secrets: list[str] = []
+
+    def _written_url(self) -> Any:
+        """The URL as written in the target (ConfigError, repeating nothing of it, when it is malformed)."""
+        return parse_url(str(self.target.options["url"]), f"{CONFIG_FILE}: [targets.{self.target.name}] url")
 
     def url(self) -> Any:
-        """The SQLAlchemy URL, with the password from the environment when configured."""
-        from sqlalchemy.engine import make_url
-        from sqlalchemy.exc import ArgumentError
-
-        try:
-            url = make_url(str(self.target.options["url"]))
-        except ArgumentError:
-            raise ConfigError(
-                f"{CONFIG_FILE}: [targets.{self.target.name}] url is not a SQLAlchemy URL; "
-                "write it like postgresql+psycopg://USER@HOST:PORT/DB"
-            ) from None
+        """The SQLAlchemy URL, with the password from the environment when configured (it wins over one
+        written in the URL, in its user part or its query)."""
+        url = self._written_url()
+        self._secrets.extend(url_secrets(url, str(self.target.options["url"])))
         password = secret_from_env(self.target, "password")
         if password is not None:
-            url = url.set(password=password)
-        self._secrets.append(url.password if isinstance(url.password, str) else None)
+            url = url.set(password=password).difference_update_query(["password"])
+            self._secrets.extend(url_secrets(url, ""))
         return url
 
     @property
@@ -77,12 +76,10 @@ class PostgresAdapter(EngineAdapter):
 
     @property
     def description(self) -> str:
-        from sqlalchemy.engine import make_url
-
+        """The engine and its URL with every credential masked (`postgres postgresql+psycopg://u:***@h/db`)."""
         try:
-            url = make_url(str(self.target.options["url"]))
-            return f"{self.TYPE} {url.render_as_string(hide_password=True)}"
-        except Exception:
+            return f"{self.TYPE} {shown_url(self._written_url())}"
+        except ConfigError:
             return f"{self.TYPE} (target {self.target.name})"
 
     def connect(self) -> None:
@@ -96,18 +93,30 @@ class PostgresAdapter(EngineAdapter):
             self._engine = sqlalchemy.create_engine(url, poolclass=sqlalchemy.pool.NullPool)
             self._con = self._engine.connect()
             self._con.commit()
-        except (SQLAlchemyError, ImportError) as error:
+        except (SQLAlchemyError, ImportError, ValueError, TypeError) as error:
             raise EngineError(
                 f"cannot connect to {self.description}: {self.error_text(error)}; "
                 f"check [targets.{self.target.name}] in {CONFIG_FILE} and that the server is up"
             ) from None
+        settings = []
+        # Literals are rendered with a backslash as itself: a server reading `\'` as a quote would end them.
+        if self._reported("standard_conforming_strings") != "on":
+            settings.append(_set("standard_conforming_strings", exp.var("on")))
         schema = self.target.options.get("schema")
         if schema:
-            search_path = exp.Command(
-                this="SET", expression=f" search_path TO {exp.to_identifier(schema).sql()}"
-            )
-            self.execute(search_path.sql(dialect="postgres"))
-            self._con.commit()
+            # Unquoted, the name folds to lower case as in SQL; then quoted, so that any name is one name.
+            name = self.dialect.normalize_identifier(exp.to_identifier(str(schema)))
+            settings.append(_set("search_path", exp.to_identifier(name.name, quoted=True)))
+        for setting in settings:
+            self.execute(self.driver_sql(setting))
+        self._con.commit()
+
+    def _reported(self, setting: str) -> str | None:
+        """A setting the server reported when the connection opened (psycopg; None from other drivers)."""
+        assert self._con is not None
+        info = getattr(self._con.connection.dbapi_connection, "info", None)
+        status = getattr(info, "parameter_status", None)
+        return status(setting) if callable(status) else None
 
     def close(self) -> None:
         if self._con is not None:
@@ -137,9 +146,7 @@ class PostgresAdapter(EngineAdapter):
 
         autocommit = self._transaction is None
         try:
-            # SQLAlchemy hands psycopg a parameter mapping even when there are none, so psycopg always
-            # reads `%` as a placeholder: escape it in every statement (`LIKE 'a%'` without parameters).
-            result = self.con.exec_driver_sql(escape_percent(sql), dict(params or {}))
+            result = self.con.exec_driver_sql(sql, dict(params or {}))
             if autocommit:
                 self.con.commit()
             return result
@@ -173,13 +180,32 @@ class PostgresAdapter(EngineAdapter):
         if transaction is not None and transaction.is_active:
             transaction.rollback()
 
+    def driver_sql(self, expression: exp.Expr) -> str:
+        # SQLAlchemy hands psycopg a parameter mapping even when there are none, so psycopg reads `%` in
+        # every statement: each one is escaped, and only the tree's placeholders are parameters.
+        return pyformat_sql(expression, self.dialect, always_formatted=True)
+
     def table_columns(self, table: exp.Table) -> list[Column] | None:
-        rows = self.fetchall(
-            "SELECT a.attname, format_type(a.atttypid, a.atttypmod) FROM pg_attribute a "
-            "WHERE a.attrelid = to_regclass(%(name)s) AND a.attnum > 0 AND NOT a.attisdropped "
-            "ORDER BY a.attnum",
-            {"name": exp.table_(table.this.copy(), db=table.args.get("db")).sql(dialect="postgres")},
+        # The name is bound as text for to_regclass, which resolves it as the server would (search_path).
+        name = self.render(exp.table_(table.this.copy(), db=table.args.get("db")))
+        columns = exp.select(
+            exp.column("attname", "a"),
+            exp.func("format_type", exp.column("atttypid", "a"), exp.column("atttypmod", "a")),
         )
+        query = (
+            columns.from_(exp.table_("pg_attribute", alias="a"))
+            .where(
+                exp.EQ(
+                    this=exp.column("attrelid", "a"),
+                    expression=exp.func("to_regclass", exp.Placeholder(this="name")),
+                ),
+                exp.column("attnum", "a") > 0,
+                exp.not_(exp.column("attisdropped", "a")),
+            )
+            .order_by(exp.column("attnum", "a"))
+        )
+        statement = Statement.build(self, query, {"name": name})
+        rows = self.fetchall(statement.sql, statement.params)
         if not rows:
             return None
         return [Column(name, _data_type(type_name)) for name, type_name in rows]
@@ -192,7 +218,8 @@ class PostgresAdapter(EngineAdapter):
             .where(exp.EQ(this=exp.column("oid"), expression=oid))
         )
         name = exp.table_(table.this.copy(), db=table.args.get("db")).sql(dialect="postgres")
-        rows = self.fetchall(self.render(query), {"name": name})
+        statement = Statement.build(self, query, {"name": name})
+        rows = self.fetchall(statement.sql, statement.params)
         return RELATION_KINDS.get(str(rows[0][0]), "other") if rows else None
 
     def run_ddl(self, statements: Sequence[Statement]) -> None:
@@ -205,7 +232,7 @@ class PostgresAdapter(EngineAdapter):
         if not statements:
             return
         lock, unlock = (
-            self.render(exp.select(exp.func(name, exp.Literal.number(DDL_LOCK_KEY))))
+            self.driver_sql(exp.select(exp.func(name, exp.Literal.number(DDL_LOCK_KEY))))
             for name in ("pg_advisory_lock", "pg_advisory_unlock")
         )
         self.execute(lock)
@@ -222,17 +249,13 @@ class PostgresAdapter(EngineAdapter):
         return [Column(c.name, _data_type(c.type_display)) for c in cursor.description]
 
     def claim_lock(self, table: exp.Table) -> str | None:
-        lock = exp.Command(
-            this="LOCK", expression=f" TABLE {table.sql(dialect='postgres')} IN SHARE ROW EXCLUSIVE MODE"
-        )
-        return lock.sql(dialect="postgres")
+        # sqlglot has no tree for LOCK: the command around the table as sqlglot quotes it for PostgreSQL.
+        lock = exp.Command(this="LOCK", expression=f" TABLE {self.render(table)} IN SHARE ROW EXCLUSIVE MODE")
+        return self.driver_sql(lock)
 
     def tag(self, label: str) -> None:
         """`application_name`, so pg_stat_activity shows which model and run a connection serves."""
-        statement = exp.Command(
-            this="SET", expression=f" application_name = {exp.Literal.string(label[:63]).sql()}"
-        )
-        self.execute(statement.sql(dialect="postgres"))
+        self.execute(self.driver_sql(_set("application_name", exp.Literal.string(label[:63]))))
 
     def is_transient(self, error: BaseException) -> bool:
         from sqlalchemy.exc import DBAPIError
@@ -245,7 +268,12 @@ class PostgresAdapter(EngineAdapter):
     def error_text(self, error: BaseException) -> str:
         original = getattr(error, "orig", None) or error
         text = str(original).split("\n[SQL:", 1)[0]
-        return scrub(one_line(text), self._secrets)
+        return scrub(text, self._secrets)
+
+
+def _set(name: str, value: exp.Expr) -> exp.Set:
+    """`SET name = value` as a tree."""
+    return exp.Set(expressions=[exp.SetItem(this=exp.EQ(this=exp.column(name), expression=value))])
 
 
 def _data_type(type_name: str) -> exp.DataType:

@@ -17,7 +17,8 @@ from sqlglot.dialects.snowflake import Snowflake
 
 from sqlbackfill.config import CONFIG_FILE, Target
 from sqlbackfill.engines.base import Column, EngineAdapter, Params, RelationKind
-from sqlbackfill.engines.dbapi import check_keys, escape_percent, one_line, scrub, secret_from_env
+from sqlbackfill.engines.dbapi import check_keys, pyformat_sql, scrub, secret_forms, secret_from_env
+from sqlbackfill.engines.statement import Statement
 from sqlbackfill.errors import ConfigError, EngineError, StatementError
 
 if TYPE_CHECKING:
@@ -87,7 +88,7 @@ class SnowflakeAdapter(EngineAdapter):
         check_keys(target, KNOWN_KEYS)
         self.read_only = read_only
         self._con: SnowflakeConnection | None = None
-        self._secrets: list[str | None] = []
+        self._secrets: list[str] = []
 
     @property
     def description(self) -> str:
@@ -111,7 +112,7 @@ class SnowflakeAdapter(EngineAdapter):
             secret = secret_from_env(self.target, key)
             if secret is not None:
                 arguments[key] = secret
-                self._secrets.append(secret)
+                self._secrets.extend(secret_forms(secret))
         arguments.setdefault("session_parameters", {})["CLIENT_OUT_OF_BAND_TELEMETRY_ENABLED"] = False
         arguments["application"] = "sqlbackfill"
         return arguments
@@ -124,9 +125,9 @@ class SnowflakeAdapter(EngineAdapter):
         arguments = self.connect_arguments()
         try:
             self._con = snowflake.connector.connect(**arguments)
-        except snowflake.connector.Error as error:
+        except Exception as error:  # the connector's errors, and what reading a key file raises (one line)
             raise EngineError(
-                f"cannot connect to {self.description}: {scrub(str(error), self._secrets)}; "
+                f"cannot connect to {self.description}: {self.error_text(error)}; "
                 f"check [targets.{self.target.name}] in {CONFIG_FILE} and the credentials in the environment"
             ) from None
 
@@ -156,9 +157,8 @@ class SnowflakeAdapter(EngineAdapter):
         self._run(sql, None)
         if database and schema:
             quoted = [exp.to_identifier(name, quoted=True) for name in (schema, database)]
-            where = exp.table_(quoted[0], db=quoted[1])
-            use = exp.Command(this="USE", expression=f" SCHEMA {where.sql(dialect='snowflake')}")
-            self._run(use.sql(dialect="snowflake"), None)
+            use = exp.Use(kind=exp.var("SCHEMA"), this=exp.table_(quoted[0], db=quoted[1]))
+            self._run(self.driver_sql(use), None)
         return 0
 
     def fetchall(self, sql: str, params: Params | None = None) -> list[tuple[Any, ...]]:
@@ -169,8 +169,9 @@ class SnowflakeAdapter(EngineAdapter):
 
         cursor = self.con.cursor()
         try:
+            # The connector formats `%` only in a statement given parameters; `driver_sql` escaped those.
             if params:
-                cursor.execute(escape_percent(sql), dict(params))
+                cursor.execute(sql, dict(params))
             else:
                 cursor.execute(sql)
         except snowflake.connector.Error as error:
@@ -187,13 +188,23 @@ class SnowflakeAdapter(EngineAdapter):
         if self._con is not None:
             self._con.cursor().execute("ROLLBACK")
 
+    def driver_sql(self, expression: exp.Expr) -> str:
+        return pyformat_sql(expression, self.dialect, always_formatted=False)
+
     def table_columns(self, table: exp.Table) -> list[Column] | None:
-        rows = self.fetchall(
-            "SELECT column_name, data_type, numeric_precision, numeric_scale FROM information_schema.columns "
-            "WHERE table_schema = COALESCE(%(schema)s, CURRENT_SCHEMA()) AND table_name = %(name)s "
-            "ORDER BY ordinal_position",
-            {"schema": table.db or None, "name": table.name},
+        names = ("column_name", "data_type", "numeric_precision", "numeric_scale")
+        schema = exp.func("COALESCE", exp.Placeholder(this="schema"), exp.func("CURRENT_SCHEMA"))
+        query = (
+            exp.select(*names)
+            .from_(exp.table_("columns", db="information_schema"))
+            .where(
+                exp.EQ(this=exp.column("table_schema"), expression=schema),
+                exp.EQ(this=exp.column("table_name"), expression=exp.Placeholder(this="name")),
+            )
+            .order_by("ordinal_position", dialect="snowflake")
         )
+        statement = Statement.build(self, query, {"schema": table.db or None, "name": table.name})
+        rows = self.fetchall(statement.sql, statement.params)
         if not rows:
             return None
         return [Column(name, _data_type(kind, precision, scale)) for name, kind, precision, scale in rows]
@@ -213,7 +224,8 @@ class SnowflakeAdapter(EngineAdapter):
             entries("views", exp.Literal.string("VIEW")),
             distinct=False,
         )
-        rows = self.fetchall(self.render(query), {"schema": table.db or None, "name": table.name})
+        statement = Statement.build(self, query, {"schema": table.db or None, "name": table.name})
+        rows = self.fetchall(statement.sql, statement.params)
         kinds = {str(row[0]).upper() for row in rows}
         if not kinds:
             return None
@@ -227,8 +239,7 @@ class SnowflakeAdapter(EngineAdapter):
 
         try:
             cursor = self.con.cursor()
-            bound = (escape_percent(sql), dict(params)) if params else (sql,)
-            metadata = cursor.describe(*bound)
+            metadata = cursor.describe(sql, dict(params)) if params else cursor.describe(sql)
         except snowflake.connector.Error as error:
             raise StatementError(self.error_text(error), transient=self.is_transient(error)) from error
         return [
@@ -240,15 +251,14 @@ class SnowflakeAdapter(EngineAdapter):
         # Snowflake has no LOCK TABLE, but DML on one table takes turns: a DELETE that matches nothing
         # still makes the next claim wait for this transaction.
         no_rows = exp.delete(table.copy(), where=exp.Is(this=exp.column("lease_id"), expression=exp.null()))
-        return self.render(no_rows)
+        return self.driver_sql(no_rows)
 
     def tag(self, label: str) -> None:
         """`ALTER SESSION SET QUERY_TAG`, so warehouse cost can be attributed; skipped where unsupported."""
-        statement = exp.Command(
-            this="ALTER", expression=f" SESSION SET QUERY_TAG = {exp.Literal.string(label).sql()}"
-        )
+        tag = exp.SetItem(this=exp.EQ(this=exp.column("QUERY_TAG"), expression=exp.Literal.string(label)))
+        statement = exp.Alter(kind="SESSION", actions=[exp.AlterSession(expressions=[tag])])
         with contextlib.suppress(StatementError):  # a server without QUERY_TAG (an emulator) still runs
-            self.execute(statement.sql(dialect="snowflake"))
+            self.execute(self.driver_sql(statement))
 
     def is_transient(self, error: BaseException) -> bool:
         import snowflake.connector
@@ -260,7 +270,7 @@ class SnowflakeAdapter(EngineAdapter):
         return getattr(error, "errno", None) in TRANSIENT_ERRNOS
 
     def error_text(self, error: BaseException) -> str:
-        return scrub(one_line(getattr(error, "msg", None) or error), self._secrets)
+        return scrub(str(getattr(error, "msg", None) or error), self._secrets)
 
 
 def _data_type(name: str, precision: Any, scale: Any) -> exp.DataType:

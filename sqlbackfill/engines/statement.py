@@ -21,7 +21,7 @@ class BoundQuery:
 
 @dataclass(frozen=True)
 class Statement:
-    """One statement: its tree, the SQL the engine runs (with parameters) and the parameter values."""
+    """One statement: its tree, the driver text the engine runs (with parameters) and the parameter values."""
 
     tree: exp.Expr
     sql: str
@@ -30,9 +30,9 @@ class Statement:
 
     @classmethod
     def build(cls, adapter: EngineAdapter, tree: exp.Expr, params: dict[str, Any] | None = None) -> Statement:
-        """Render `tree` for the adapter's engine."""
+        """Render `tree` for the adapter's driver (`EngineAdapter.driver_sql`)."""
         names = frozenset(p.name for p in tree.find_all(exp.Placeholder) if p.name)
-        return cls(tree, adapter.render(tree), {}, names).bind(params or {})
+        return cls(tree, adapter.driver_sql(tree), {}, names).bind(params or {})
 
     def bind(self, params: dict[str, Any]) -> Statement:
         """The same SQL with other parameter values (no re-rendering)."""
@@ -40,9 +40,10 @@ class Statement:
         return Statement(self.tree, self.sql, used, self.names)
 
     def display(self, adapter: EngineAdapter) -> str:
-        """The statement with its parameters inlined as quoted literals, as `sqlbackfill compile` shows it."""
+        """The statement with its parameters inlined as quoted literals, as `sqlbackfill compile` shows it: in
+        the engine's dialect, not the driver's text (where `%` may be doubled)."""
         if not self.params:
-            return self.sql
+            return adapter.render(self.tree)
         return adapter.render(exp.replace_placeholders(self.tree.copy(), **self.params))
 
     def run(self, adapter: EngineAdapter) -> int:

@@ -183,7 +183,7 @@ class PostgresWarehouse(Warehouse):
         }
 
     def _execute(self, sql: str) -> list[tuple[Any, ...]]:
-        cursor = self._con.execute(sql.replace("%", "%%"))
+        cursor = self._con.execute(sql)  # no parameters: psycopg sends the text as it is
         return cursor.fetchall() if cursor.description else []
 
     def close(self) -> None:

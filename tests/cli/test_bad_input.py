@@ -312,6 +312,7 @@ class Case:
     during: Callable[[Path], AbstractContextManager[None]] = lambda root: nullcontext()
     check: Check | None = None
     env: dict[str, str | None] = field(default_factory=dict)
+    hidden: tuple[str, ...] = ()  # pieces of a secret (besides SECRET) that must not be printed or logged
 
 
 def case(
@@ -338,6 +339,21 @@ SNOWFLAKE_TARGET = add_target(
         'database = "ANALYTICS"\nschema = "PUBLIC"\n'
     )
 )
+# The secret split by an unencoded `@` in a URL: SQLAlchemy would read the second half as the host.
+SECRET_HALVES = (SECRET[:8], SECRET[9:])
+PG_URL = "postgresql+psycopg://loader{userinfo}@127.0.0.1:{port}/analytics{query}"
+
+
+def pg_url_target(userinfo: str = "", query: str = "", port: str = "") -> Callable[[Path], None]:
+    """[targets.pg] whose URL holds a secret (in its user part or its query); nothing listens on its port."""
+    return add_target(
+        lambda: (
+            '[targets.pg]\ntype = "postgres"\n'
+            f'url = "{PG_URL.format(userinfo=userinfo, port=port or free_port(), query=query)}"\n'
+        )
+    )
+
+
 DEMO_TOML = '[project]\nmodels = "models"\ndialect = "duckdb"\n\n[targets.local]\ntype = "duckdb"\n'
 
 CASES = [
@@ -350,6 +366,16 @@ CASES = [
         "line",
         "fix the syntax",
         setup=add_target(lambda: "[project\n"),
+    ),
+    case(
+        "toml-malformed-on-a-secret-line",
+        ["run"],
+        "sqlbackfill.toml",
+        "invalid TOML: Unescaped '\\' in a string (at line",
+        "fix the syntax",
+        setup=add_target(
+            lambda: f'[targets.pg]\ntype = "postgres"\nurl = "postgresql://u:{SECRET}\\x@h/db"\n'
+        ),
     ),
     case(
         "toml-not-utf8",
@@ -501,6 +527,66 @@ CASES = [
         "check [targets.pg] in sqlbackfill.toml",
         "the server is up",
         setup=PG_TARGET,
+    ),
+    case(
+        "postgres-unreachable-password-in-the-url",
+        ["run", "--target", "pg"],
+        "cannot connect to postgres postgresql+psycopg://loader:***@127.0.0.1:",
+        "/analytics: connection failed",
+        "check [targets.pg] in sqlbackfill.toml",
+        setup=pg_url_target(userinfo=f":{SECRET}"),
+    ),
+    case(
+        "postgres-unreachable-password-in-the-query",
+        ["status", "--target", "pg"],
+        "cannot connect to postgres postgresql+psycopg://loader@127.0.0.1:",
+        "/analytics?password=***&sslmode=prefer&sslpassword=***: connection failed",
+        setup=pg_url_target(query=f"?sslpassword={SECRET}&password={SECRET}&sslmode=prefer"),
+    ),
+    case(
+        "postgres-compile-password-in-the-query",
+        ["compile", UPSTREAM, "--target", "pg"],
+        "cannot connect to postgres postgresql+psycopg://loader@127.0.0.1:",
+        "/analytics?password=***: connection failed",
+        setup=pg_url_target(query=f"?password={SECRET}"),
+    ),
+    case(
+        "postgres-url-password-with-an-unencoded-at",
+        ["run", "--target", "pg"],
+        "sqlbackfill.toml: [targets.pg] url has an `@` after USER:PASSWORD@",
+        "percent-encode it as %40",
+        "or read the password from password_env",
+        setup=pg_url_target(userinfo=f":{SECRET_HALVES[0]}@{SECRET_HALVES[1]}"),
+        hidden=SECRET_HALVES,
+    ),
+    case(
+        "postgres-url-password-with-an-unencoded-at-and-colon",
+        ["compile", UPSTREAM, "--target", "pg"],
+        "sqlbackfill.toml: [targets.pg] url has an `@` after USER:PASSWORD@",
+        setup=pg_url_target(userinfo=f":{SECRET_HALVES[0]}@{SECRET_HALVES[1]}:x"),
+        hidden=SECRET_HALVES,
+    ),
+    case(
+        "postgres-url-port-not-a-number",
+        ["status", "--target", "pg"],
+        "sqlbackfill.toml: [targets.pg] url has a port that is not a number",
+        "write it like postgresql+psycopg://USER@HOST:PORT/DB",
+        setup=pg_url_target(port=SECRET),
+    ),
+    case(
+        "snowflake-key-file-missing-with-passphrase",
+        ["run", "--target", "sf"],
+        "cannot connect to snowflake fakesnow ANALYTICS.PUBLIC",
+        "No such file or directory",
+        "the credentials in the environment",
+        setup=add_target(
+            lambda: (
+                '[targets.sf]\ntype = "snowflake"\naccount = "fakesnow"\nuser = "loader"\n'
+                'authenticator = "SNOWFLAKE_JWT"\nprivate_key_file = "no_such_key.p8"\n'
+                f'private_key_file_pwd_env = "{PASSWORD_ENV}"\nhost = "127.0.0.1"\nport = {free_port()}\n'
+                'protocol = "http"\ndatabase = "ANALYTICS"\nschema = "PUBLIC"\n'
+            )
+        ),
     ),
     case(
         "snowflake-unreachable-with-password",
@@ -1122,8 +1208,9 @@ def test_bad_input(
     after = snapshot(project)
 
     assert "Traceback" not in result.output
-    assert SECRET not in result.output
-    assert SECRET not in caplog.text
+    for secret in (SECRET, *bad.hidden):
+        assert secret not in result.output
+        assert secret not in caplog.text
     if bad.exit_code == 2:
         assert_usage_error(result, *bad.fragments)
         assert result.stdout == ""
@@ -1157,6 +1244,21 @@ def test_the_catalogue_is_big_enough() -> None:
     [
         pytest.param(edit(MODEL, "-- grain: day", "-- grain: fortnight"), ["run"], f"{MODEL}:4:", id="model"),
         pytest.param(PG_TARGET, ["run", "--target", "pg"], "cannot connect to postgres", id="postgres"),
+        pytest.param(
+            pg_url_target(userinfo=f":{SECRET}", query=f"?sslpassword={SECRET}"),
+            ["compile", UPSTREAM, "--target", "pg"],
+            "cannot connect to postgres",
+            id="postgres-url",
+        ),
+        pytest.param(
+            pg_url_target(userinfo=f":{SECRET_HALVES[0]}@{SECRET_HALVES[1]}"),
+            ["status", "--target", "pg"],
+            "url has an `@` after USER:PASSWORD@",
+            id="postgres-url-unencoded-at",
+        ),
+        pytest.param(
+            pg_url_target(port=SECRET), ["run", "--target", "pg"], "is not a number", id="postgres-port"
+        ),
     ],
 )
 def test_debug_adds_the_traceback_and_still_hides_the_password(
@@ -1173,6 +1275,7 @@ def test_debug_adds_the_traceback_and_still_hides_the_password(
     before = snapshot(project)
     result = invoke(*command_line(project, [*argv, "--debug"]))
     assert_traceback(result, fragment)
-    assert SECRET not in result.output
-    assert SECRET not in caplog.text
+    for secret in (SECRET, *SECRET_HALVES):
+        assert secret not in result.output
+        assert secret not in caplog.text
     assert snapshot(project) == before

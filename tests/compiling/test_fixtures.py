@@ -40,8 +40,9 @@ from pathlib import Path
 
 import pytest
 import sqlglot
+from sqlglot import exp
 
-from sqlbackfill.engines import adapter_for
+from sqlbackfill.engines import EngineAdapter, adapter_for
 from sqlbackfill.running import Session
 from sqlbackfill.running.compile import compile_steps
 from sqlbackfill.state import WarehouseState
@@ -57,6 +58,18 @@ _MARKER = re.compile(r"-- ==== (model|setup|rows|expect)(?::\s*(.*?))?\s*$")
 _MODE = re.compile(r"per_partition|single_run|policy|batch\((\d+)\)")
 # Parameters the runner binds at run time: `$name` on DuckDB, `%(name)s` on the pyformat engines.
 _PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)|%\((\w+)\)s")
+
+
+def _driver_text(adapter: EngineAdapter, sql: str, params: dict[str, object]) -> str:
+    """Printed SQL as the adapter's driver takes it (`driver_sql` of the statement's tree): where the
+    driver would format the statement, every `%` doubled except in the placeholders of `params` (no fixture
+    holds a literal spelled like one of them)."""
+    probe = exp.select(exp.Literal.string("%"), *(exp.Placeholder(this=name) for name in params))
+    if "'%%'" not in adapter.driver_sql(probe):
+        return sql
+    names = "|".join(re.escape(f"%({name})s") for name in params)
+    pieces = re.split(f"({names})", sql) if names else [sql]
+    return "".join(piece if i % 2 else piece.replace("%", "%%") for i, piece in enumerate(pieces))
 
 
 @dataclass
@@ -327,7 +340,7 @@ def test_compiled_statements_run(build: Build, path: Path, index: int) -> None:
                 continue
             values = {"row_count": inserted, "run_id": "fixture-run", "updated_at": NOW.replace(tzinfo=None)}
             params = {name: values[name] for pair in _PARAM.findall(sql) for name in pair if name}
-            count = adapter.execute(sql, params)
+            count = adapter.execute(_driver_text(adapter, sql, params), params)
             if sql.startswith(f"INSERT INTO {target} "):
                 inserted = count
         records = state.records(model.name)

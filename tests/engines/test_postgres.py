@@ -12,12 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlglot
 from click.testing import CliRunner
 from sqlglot import exp
 
 from sqlbackfill.cli.main import cli
 from sqlbackfill.config import Target
-from sqlbackfill.engines import TemporalKind
+from sqlbackfill.engines import Statement, TemporalKind
 from sqlbackfill.engines.postgres import KNOWN_KEYS, PostgresAdapter
 from sqlbackfill.errors import ConfigError, EngineError, StatementError
 from tests.behaviour.servers import free_port
@@ -91,6 +92,18 @@ def test_missing_password_variable_is_a_config_error_naming_it(monkeypatch: pyte
 def test_description_hides_a_password_written_in_the_url() -> None:
     adapter = PostgresAdapter(target(url=f"postgresql+psycopg://u:{SECRET}@db.example:5432/analytics"))
     assert adapter.description == "postgres postgresql+psycopg://u:***@db.example:5432/analytics"
+    queried = PostgresAdapter(
+        target(url=f"postgresql+psycopg://u@db/an?sslpassword={SECRET}&password={SECRET}")
+    )
+    assert queried.description == "postgres postgresql+psycopg://u@db/an?password=***&sslpassword=***"
+    for shown in (repr(adapter.target), repr(adapter), repr(queried.target)):
+        assert SECRET not in shown
+
+
+def test_description_of_a_url_that_cannot_be_read_names_the_target() -> None:
+    """A URL that is refused (an unencoded `@` in its password) is never shown, not even in part."""
+    adapter = PostgresAdapter(target(url=f"postgresql+psycopg://u:{SECRET[:8]}@{SECRET[8:]}@db/an"))
+    assert adapter.description == "postgres (target pg)"
 
 
 # -- credentials ----------------------------------------------------------------------------------------
@@ -155,20 +168,32 @@ def test_a_failed_connection_never_shows_the_password(
 # -- statements and transactions --------------------------------------------------------------------
 
 
-def test_percent_in_sql_with_and_without_parameters(adapter: PostgresAdapter) -> None:
-    """psycopg reads `%` as a placeholder marker: a model's `LIKE 'a%'` must reach the server unchanged
-    whether or not the statement has bound parameters."""
-    adapter.execute("CREATE TABLE names (s TEXT, d DATE)")
-    adapter.execute(
+def _run(adapter: PostgresAdapter, sql: str, params: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
+    """SQL written in PostgreSQL's dialect (`%(name)s` parameters), run as sqlbackfill runs its statements."""
+    statement = Statement.build(adapter, sqlglot.parse_one(sql, read="postgres"), params)
+    return adapter.fetchall(statement.sql, statement.params)
+
+
+def test_percent_in_sql_with_and_without_parameters(
+    adapter: PostgresAdapter, warehouse: PostgresWarehouse
+) -> None:
+    """psycopg reads `%` in every statement: a `LIKE 'a%'`, a literal spelled `%(x)s` and the modulo
+    operator reach the server unchanged whether or not the statement has bound parameters."""
+    warehouse.sql("CREATE TABLE names (s TEXT, d DATE)")
+    warehouse.sql(
         "INSERT INTO names VALUES ('a%b', '2026-01-01'), ('abc', '2026-01-01'), ('xa%', '2026-01-01'), "
-        "('a%c', '2025-12-31')"
+        "('a%c', '2025-12-31'), ('%(day)s', '2026-01-01')"
     )
-    assert adapter.fetchall("SELECT COUNT(*) FROM names WHERE s LIKE 'a%'") == [(3,)]
+    assert _run(adapter, "SELECT COUNT(*) FROM names WHERE s LIKE 'a%'") == [(3,)]
     query = "SELECT s FROM names WHERE s LIKE '%a%%' AND s <> 'a%%' AND d >= CAST(%(day)s AS DATE) ORDER BY s"
-    assert adapter.fetchall(query, {"day": "2026-01-01"}) == [("a%b",), ("abc",), ("xa%",)]
-    assert adapter.fetchall("SELECT %(v)s || '%', '100%'", {"v": "50"}) == [("50%", "100%")]
-    assert adapter.execute("DELETE FROM names WHERE s LIKE 'a%' AND d < %(day)s", {"day": "2026-01-01"}) == 1
-    assert adapter.describe_query("SELECT s FROM names WHERE s LIKE 'a%'")[0].name == "s"
+    assert _run(adapter, query, {"day": "2026-01-01"}) == [("%(day)s",), ("a%b",), ("abc",), ("xa%",)]
+    assert _run(adapter, "SELECT %(v)s || '%', '100%', 7 % 4", {"v": "50"}) == [("50%", "100%", 3)]
+    assert _run(adapter, "SELECT s, %(day)s FROM names WHERE s = '%(day)s'", {"day": "x"}) == [
+        ("%(day)s", "x")
+    ]
+    assert _run(adapter, "SELECT '%(day)s', '%s', '%%'") == [("%(day)s", "%s", "%%")]
+    tree = sqlglot.parse_one("SELECT s AS \"%(x)s\" FROM names WHERE s LIKE 'a%'", read="postgres")
+    assert [c.name for c in adapter.describe_query(Statement.build(adapter, tree).sql)] == ["%(x)s"]
 
 
 def test_transactions_commit_and_roll_back(adapter: PostgresAdapter, warehouse: PostgresWarehouse) -> None:
@@ -351,3 +376,142 @@ def test_concurrent_connections_write_at_once(warehouse: PostgresWarehouse) -> N
         adapter.close()
     assert not errors
     assert sorted(warehouse.sql("SELECT k FROM parts")) == [("a",), ("b",)]
+
+
+# -- statements built for hostile names ------------------------------------------------------------------
+
+# (name, how PostgreSQL quotes it as a string literal in the driver's text, as an identifier): quotes
+# doubled, a backslash as itself (standard_conforming_strings, which connect() makes sure of), `%` doubled
+# for psycopg.
+HOSTILE = [
+    pytest.param("o'brien", "'o''brien'", '"o\'brien"', id="quote"),
+    pytest.param('we"ird', "'we\"ird'", '"we""ird"', id="double-quote"),
+    pytest.param(
+        "x\\'; DROP TABLE src; --",
+        "'x\\''; DROP TABLE src; --'",
+        '"x\\\'; DROP TABLE src; --"',
+        id="backslash-quote",
+    ),
+    pytest.param("pct%(x)s%s%", "'pct%%(x)s%%s%%'", '"pct%%(x)s%%s%%"', id="percent"),
+    pytest.param(
+        "semi;colon\nnew line", "'semi;colon\nnew line'", '"semi;colon\nnew line"', id="semicolon-newline"
+    ),
+]
+
+
+def _quoted(*names: str) -> str:
+    """A qualified name as psycopg quotes it (an oracle independent of sqlglot)."""
+    from psycopg import sql
+
+    return ".".join(sql.Identifier(name).as_string() for name in names)
+
+
+def _pg(warehouse: PostgresWarehouse, statement: str) -> list[tuple[Any, ...]]:
+    """Plain PostgreSQL SQL on the warehouse, through psycopg (no parameters: the text as it is)."""
+    import psycopg
+
+    with psycopg.connect(
+        f"host=127.0.0.1 port={warehouse.port} user=postgres dbname={warehouse.database}", autocommit=True
+    ) as con:
+        cursor = con.execute(statement.encode())
+        return cursor.fetchall() if cursor.description else []
+
+
+@pytest.mark.parametrize(("name", "literal", "identifier"), HOSTILE)
+def test_application_name_is_one_literal_in_postgres_sql(
+    adapter: PostgresAdapter, monkeypatch: pytest.MonkeyPatch, name: str, literal: str, identifier: str
+) -> None:
+    """`SET application_name` holds the label as one PostgreSQL literal, whatever the model is named; the
+    server stores exactly the label (its non-printable characters as PostgreSQL shows them)."""
+    label = f"sqlbackfill:{name}:run"
+    sent: list[str] = []
+    execute = adapter.execute
+    monkeypatch.setattr(adapter, "execute", lambda sql, params=None: sent.append(sql) or execute(sql, params))
+    adapter.tag(label)
+    assert sent == [f"SET application_name = 'sqlbackfill:{literal[1:-1]}:run'"]
+    (shown,) = adapter.fetchall("SHOW application_name")[0]
+    # PostgreSQL keeps printable ASCII only: 15 shows a newline as `?`, 16 as `\x0a`.
+    assert shown in {label, label.replace("\n", "?"), label.replace("\n", "\\x0a")}
+    assert shown.replace("?", "\n").replace("\\x0a", "\n") == label
+
+
+@pytest.mark.parametrize(("name", "literal", "identifier"), HOSTILE)
+def test_search_path_names_one_schema(
+    warehouse: PostgresWarehouse, name: str, literal: str, identifier: str
+) -> None:
+    """`schema = NAME` sets search_path to that one schema, quoted for PostgreSQL: unqualified tables land
+    there."""
+    _pg(warehouse, f"CREATE SCHEMA {_quoted(name)}")
+    adapter = PostgresAdapter(target(url=url(warehouse), schema=name))
+    sent: list[str] = []
+    execute = adapter.execute
+    adapter.execute = lambda sql, params=None: sent.append(sql) or execute(sql, params)  # type: ignore[method-assign]
+    adapter.connect()
+    try:
+        assert sent == [f"SET search_path = {identifier}"]
+        assert adapter.fetchall("SELECT current_schema()") == [(name,)]
+        adapter.execute("CREATE TABLE landed (id INTEGER)")
+    finally:
+        adapter.close()
+    assert _pg(
+        warehouse, "SELECT table_schema FROM information_schema.tables WHERE table_name = 'landed'"
+    ) == [(name,)]
+
+
+def test_an_unquoted_schema_folds_to_lower_case(warehouse: PostgresWarehouse) -> None:
+    warehouse.sql("CREATE SCHEMA marts")
+    adapter = PostgresAdapter(target(url=url(warehouse), schema="Marts"))
+    adapter.connect()
+    try:
+        assert adapter.fetchall("SELECT current_schema()") == [("marts",)]
+    finally:
+        adapter.close()
+
+
+@pytest.mark.parametrize(("name", "literal", "identifier"), HOSTILE)
+def test_lock_and_table_columns_name_the_table(
+    adapter: PostgresAdapter, warehouse: PostgresWarehouse, name: str, literal: str, identifier: str
+) -> None:
+    """`LOCK TABLE` and the catalog lookup quote a hostile schema and table for PostgreSQL: the lock lands on
+    that table, the columns are its own, and a missing one is None (no error)."""
+    _pg(warehouse, f"CREATE SCHEMA {_quoted(name)}")
+    _pg(warehouse, f"CREATE TABLE {_quoted(name, name)} (id INTEGER, {_quoted(name)} TEXT)")
+    table = exp.table_(exp.to_identifier(name, quoted=True), db=exp.to_identifier(name, quoted=True))
+    lock = adapter.claim_lock(table)
+    assert lock == f"LOCK TABLE {identifier}.{identifier} IN SHARE ROW EXCLUSIVE MODE"
+    with adapter.transaction():
+        adapter.execute(lock)
+        held = _pg(
+            warehouse,
+            f"SELECT mode FROM pg_locks WHERE relation = to_regclass('{_quoted(name, name).replace(chr(39), chr(39) * 2)}')",
+        )
+        assert ("ShareRowExclusiveLock",) in held
+    columns = adapter.table_columns(table)
+    assert columns is not None and [c.name for c in columns] == ["id", name]
+    missing = exp.table_(exp.to_identifier(name + "_missing", quoted=True), db=table.args["db"])
+    assert adapter.table_columns(missing) is None
+
+
+def test_literals_stay_literals_where_the_server_reads_backslashes_as_escapes(
+    warehouse: PostgresWarehouse, tmp_path: Path
+) -> None:
+    """sqlglot writes a backslash in a PostgreSQL literal as itself. A database set to
+    `standard_conforming_strings = off` would read `\\'` as a quote and end the literal there; connect()
+    turns the setting on for its session, so a value `x\\'; DROP TABLE src; --` is stored as written."""
+    evil = "x\\'; DROP TABLE src; --"
+    _pg(warehouse, f'ALTER DATABASE "{warehouse.database}" SET standard_conforming_strings = off')
+    warehouse.sql("CREATE TABLE src (region VARCHAR, n INT)")
+    _pg(warehouse, "INSERT INTO src VALUES ('us', 1), (E'x\\\\''; DROP TABLE src; --', 2)")
+    assert sorted(_pg(warehouse, "SELECT region FROM src")) == [("us",), (evil,)]
+    model = f"-- partition_by: region\n-- values: us, {evil}\nSELECT region, n FROM src\n"
+    project = warehouse.project(tmp_path / "project", {"regions": model})
+    adapter = PostgresAdapter(target(url=url(warehouse)))
+    adapter.connect()
+    try:
+        assert adapter.fetchall("SHOW standard_conforming_strings") == [("on",)]
+    finally:
+        adapter.close()
+    report = project.run(per_partition=True)
+    assert (report.exit_code, report.succeeded) == (0, 2)
+    assert sorted(_pg(warehouse, "SELECT region, n FROM regions")) == [("us", 1), (evil, 2)]
+    assert sorted(_pg(warehouse, "SELECT region FROM src")) == [("us",), (evil,)]

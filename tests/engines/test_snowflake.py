@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlglot
 from click.testing import CliRunner
 from sqlglot import exp
 
@@ -256,6 +257,87 @@ def test_a_failed_connection_never_shows_the_password(
     assert "snowflake.connector" in caplog.text and SECRET not in caplog.text
 
 
+KEY_PASSPHRASE = "K3y-file-passphrase"
+KEY_ENV = "SQLBACKFILL_TEST_SF_KEY_PWD"
+
+
+def _key_file(path: Path, passphrase: str | None) -> Path:
+    """A real RSA private key in PKCS#8 PEM, encrypted with `passphrase` (or not)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    encryption = (
+        serialization.BestAvailableEncryption(passphrase.encode())
+        if passphrase
+        else serialization.NoEncryption()
+    )
+    path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)
+    )
+    return path
+
+
+@pytest.mark.parametrize(
+    ("key", "passphrase", "message"),
+    [
+        pytest.param("missing", KEY_PASSPHRASE, "No such file or directory", id="missing-file"),
+        pytest.param(
+            "encrypted", "wrong-" + KEY_PASSPHRASE, "Incorrect password, could not decrypt key", id="wrong"
+        ),
+        pytest.param(
+            "encrypted", None, "Password was not given but private key is encrypted", id="not-given"
+        ),
+        pytest.param(
+            "plain", KEY_PASSPHRASE, "Password was given but private key is not encrypted", id="not-needed"
+        ),
+        pytest.param("garbage", KEY_PASSPHRASE, "Unable to load PEM file", id="not-a-key"),
+    ],
+)
+def test_a_key_file_problem_is_one_line_that_never_shows_the_passphrase(
+    key: str,
+    passphrase: str | None,
+    message: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Key-pair login reads the key file before connecting; what that raises (OSError, TypeError, ValueError
+    from cryptography) crashed `run` with a traceback. It is one `cannot connect` line now, and neither it
+    nor the `--debug` traceback nor the logs show the passphrase."""
+    caplog.set_level(logging.DEBUG)
+    files = {
+        "encrypted": lambda path: _key_file(path, KEY_PASSPHRASE),
+        "plain": lambda path: _key_file(path, None),
+        "garbage": lambda path: path.write_text(f"{KEY_PASSPHRASE} is no key") and path,
+        "missing": lambda path: path,
+    }
+    path = tmp_path / "rsa_key.p8"
+    files[key](path)
+    options = fakesnow_options(
+        free_port(), "ANALYTICS", authenticator="SNOWFLAKE_JWT", private_key_file=str(path)
+    )
+    del options["password_env"]
+    if passphrase is not None:
+        monkeypatch.setenv(KEY_ENV, passphrase)
+        options["private_key_file_pwd_env"] = KEY_ENV
+    root = tmp_path / "project"
+    (root / "models").mkdir(parents=True)
+    lines = ["[targets.sf]", 'type = "snowflake"']
+    lines += [f"{k} = {v}" if isinstance(v, int) else f'{k} = "{v}"' for k, v in options.items()]
+    (root / "sqlbackfill.toml").write_text("\n".join(lines) + "\n")
+    (root / "models" / "daily.sql").write_text(model_text("SELECT d FROM orders", end="2026-01-02"))
+    for debug in ([], ["--debug"]):
+        result = CliRunner().invoke(cli, [*debug, "run", "--project", str(root)])
+        assert result.exit_code == 2, result.output
+        last = result.output.strip().splitlines()[-1]
+        assert last.startswith("error: cannot connect to snowflake fakesnow ANALYTICS.PUBLIC: "), last
+        assert message in last and last.endswith("the credentials in the environment")
+        assert ("Traceback" in result.output) is bool(debug)
+        assert KEY_PASSPHRASE not in result.output
+    assert KEY_PASSPHRASE not in caplog.text
+
+
 def test_connects_and_reads_where_the_target_points(
     adapter: SnowflakeAdapter, warehouse: SnowflakeWarehouse
 ) -> None:
@@ -317,19 +399,31 @@ def test_create_schema_keeps_the_sessions_schema(
     assert adapter.table_columns(exp.to_table("ANALYTICS.DAILY")) is not None
 
 
-def test_percent_in_sql_with_and_without_parameters(adapter: SnowflakeAdapter) -> None:
-    """The connector formats `%(name)s` client-side: a model's `LIKE 'a%'` must reach the server unchanged
-    whether or not the statement has bound parameters."""
-    adapter.execute("CREATE TABLE names (s VARCHAR, d DATE)")
-    adapter.execute(
+def _run(adapter: SnowflakeAdapter, sql: str, params: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
+    """SQL written in Snowflake's dialect (`:name` parameters), run as sqlbackfill runs its statements."""
+    statement = Statement.build(adapter, sqlglot.parse_one(sql, read="snowflake"), params)
+    return adapter.fetchall(statement.sql, statement.params)
+
+
+def test_percent_in_sql_with_and_without_parameters(
+    adapter: SnowflakeAdapter, warehouse: SnowflakeWarehouse
+) -> None:
+    """The connector formats `%(name)s` client-side, only in statements given parameters: a `LIKE 'a%'`, a
+    literal spelled `%(x)s` and the modulo operator reach the server unchanged either way."""
+    warehouse.sql("CREATE TABLE names (s VARCHAR, d DATE)")
+    warehouse.sql(
         "INSERT INTO names VALUES ('a%b', '2026-01-01'), ('abc', '2026-01-01'), ('xa%', '2026-01-01'), "
-        "('a%c', '2025-12-31')"
+        "('a%c', '2025-12-31'), ('%(day)s', '2026-01-01')"
     )
-    assert adapter.fetchall("SELECT COUNT(*) FROM names WHERE s LIKE 'a%'") == [(3,)]
-    query = "SELECT s FROM names WHERE s LIKE '%a%%' AND s <> 'a%%' AND d >= CAST(%(day)s AS DATE) ORDER BY s"
-    assert adapter.fetchall(query, {"day": "2026-01-01"}) == [("a%b",), ("abc",), ("xa%",)]
-    assert adapter.fetchall("SELECT %(v)s || '%', '100%'", {"v": "50"}) == [("50%", "100%")]
-    assert adapter.execute("DELETE FROM names WHERE s LIKE 'a%' AND d < %(day)s", {"day": "2026-01-01"}) == 1
+    assert _run(adapter, "SELECT COUNT(*) FROM names WHERE s LIKE 'a%'") == [(3,)]
+    query = "SELECT s FROM names WHERE s LIKE '%a%%' AND s <> 'a%%' AND d >= CAST(:day AS DATE) ORDER BY s"
+    assert _run(adapter, query, {"day": "2026-01-01"}) == [("%(day)s",), ("a%b",), ("abc",), ("xa%",)]
+    assert _run(adapter, "SELECT :v || '%', '100%', 7 % 4", {"v": "50"}) == [("50%", "100%", 3)]
+    assert _run(adapter, "SELECT s, :day FROM names WHERE s = '%(day)s'", {"day": "x"}) == [("%(day)s", "x")]
+    assert _run(adapter, "SELECT '%(day)s', '%s', '%%'") == [("%(day)s", "%s", "%%")]
+    tree = sqlglot.parse_one('SELECT s AS "%(x)s" FROM names WHERE s LIKE :p', read="snowflake")
+    statement = Statement.build(adapter, tree, {"p": "a%"})
+    assert [c.name for c in adapter.describe_query(statement.sql, statement.params)] == ["%(x)s"]
 
 
 # -- catalog -------------------------------------------------------------------------------------------
@@ -487,12 +581,111 @@ def test_tag_swallows_the_servers_refusal(adapter: SnowflakeAdapter) -> None:
     assert adapter.fetchall("SELECT COUNT(*) FROM t") == [(1,)]
 
 
-def test_tag_sets_query_tag(monkeypatch: pytest.MonkeyPatch) -> None:
-    adapter = SnowflakeAdapter(target(account="a", user="u"))
+# (name, how Snowflake quotes it as a string literal, as an identifier): in literals a backslash escapes,
+# so backslashes and quotes are escaped with one, and a newline is `\n`; in identifiers `"` is doubled.
+# `fakesnow` says whether the emulator can create a schema and a table so named (it cannot when the name
+# holds a quote: its own catalog bookkeeping fails).
+SF_HOSTILE = [
+    pytest.param("o'brien", r"'o\'brien'", '"o\'brien"', False, id="quote"),
+    pytest.param('we"ird', "'we\"ird'", '"we""ird"', False, id="double-quote"),
+    pytest.param(
+        "x\\'; DROP TABLE raw_sales; --",
+        r"'x\\\'; DROP TABLE raw_sales; --'",
+        '"x\\\'; DROP TABLE raw_sales; --"',
+        False,
+        id="backslash-quote",
+    ),
+    pytest.param("back\\slash", r"'back\\slash'", '"back\\slash"', True, id="backslash"),
+    pytest.param("pct%(x)s%s%", "'pct%(x)s%s%'", '"pct%(x)s%s%"', True, id="percent"),
+    pytest.param(
+        "semi;colon\nnew line", r"'semi;colon\nnew line'", '"semi;colon\nnew line"', True, id="newline"
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "literal", "identifier", "fakesnow"), SF_HOSTILE)
+def test_query_tag_is_one_snowflake_literal(
+    adapter: SnowflakeAdapter, name: str, literal: str, identifier: str, fakesnow: bool
+) -> None:
+    """The QUERY_TAG literal is written in Snowflake's dialect (the default dialect did not escape a
+    backslash, so `x\'; DROP TABLE raw_sales; --` made the ALTER three statements). Snowflake's reader
+    (sqlglot's, and fakesnow's server reading the same literal in a SELECT) gets one statement whose value
+    is the label."""
+    label = f"sqlbackfill:{name}:run"
     sent: list[str] = []
-    monkeypatch.setattr(adapter, "execute", lambda sql, params=None: sent.append(sql) or 0)
-    adapter.tag("sqlbackfill:o'brien:run-1")
-    assert sent == ["ALTER SESSION SET QUERY_TAG = 'sqlbackfill:o''brien:run-1'"]
+    execute = adapter.execute
+    adapter.execute = lambda sql, params=None: sent.append(sql) or execute(sql, params)  # type: ignore[method-assign]
+    adapter.tag(label)  # fakesnow refuses QUERY_TAG; the tag is skipped
+    value = f"'sqlbackfill:{literal[1:-1]}:run'"
+    assert sent == [f"ALTER SESSION SET QUERY_TAG = {value}"]
+    (statement,) = sqlglot.parse(sent[0], read="snowflake")
+    assert [lit.this for lit in statement.find_all(exp.Literal)] == [label]
+    assert adapter.fetchall(f"SELECT {value}") == [(label,)]
+
+
+@pytest.mark.parametrize(("name", "literal", "identifier", "fakesnow"), SF_HOSTILE)
+def test_catalog_lock_and_use_schema_name_hostile_tables(
+    adapter: SnowflakeAdapter,
+    warehouse: SnowflakeWarehouse,
+    name: str,
+    literal: str,
+    identifier: str,
+    fakesnow: bool,
+) -> None:
+    """USE SCHEMA (after CREATE SCHEMA), the lease lock and the catalog lookup quote a hostile schema and
+    table for Snowflake: exactly, and on fakesnow where it can hold such names, they reach that table."""
+    ident = exp.to_identifier(name, quoted=True)
+    table = exp.table_(ident.copy(), db=ident.copy())
+    lock = adapter.claim_lock(table)
+    assert lock == f"DELETE FROM {identifier}.{identifier} WHERE lease_id IS NULL"
+    if not fakesnow:
+        return
+    sent: list[str] = []
+    run = adapter._run
+    adapter._run = lambda sql, params: sent.append(sql) or run(sql, params)  # type: ignore[method-assign]
+    adapter.execute(adapter.driver_sql(exp.Create(this=exp.Table(this=ident.copy()), kind="SCHEMA")))
+    use = f'USE SCHEMA "{warehouse.database}"."PUBLIC"'
+    assert sent[-1] == use and adapter.fetchall("SELECT CURRENT_SCHEMA()") == [("PUBLIC",)]
+    schema = exp.table_(ident.copy(), db=exp.to_identifier(warehouse.database, quoted=True))
+    adapter._run(adapter.driver_sql(exp.Use(kind=exp.var("SCHEMA"), this=schema)), None)
+    adapter.execute("CREATE SCHEMA IF NOT EXISTS SQLBACKFILL")  # goes back to the hostile schema
+    assert sent[-1] == f'USE SCHEMA "{warehouse.database}".{identifier}'
+    assert adapter.fetchall("SELECT CURRENT_SCHEMA()") == [(name,)]
+    columns = [
+        exp.ColumnDef(this=exp.to_identifier("lease_id"), kind=exp.DataType.build("TEXT")),
+        exp.ColumnDef(this=ident.copy(), kind=exp.DataType.build("TEXT")),
+    ]
+    adapter.execute(
+        adapter.driver_sql(exp.Create(this=exp.Schema(this=table.copy(), expressions=columns), kind="TABLE"))
+    )
+    adapter.execute(
+        adapter.driver_sql(
+            exp.insert(exp.values([exp.tuple_(exp.null(), exp.Literal.string("x"))]), table.copy())
+        )
+    )
+    with adapter.transaction():
+        assert adapter.execute(lock) == 1
+    found = adapter.table_columns(table)
+    assert found is not None and [c.name for c in found] == ["LEASE_ID", name]
+    assert (
+        adapter.table_columns(exp.table_(exp.to_identifier(name + "?", quoted=True), db=ident.copy())) is None
+    )
+
+
+def test_table_columns_binds_the_names() -> None:
+    """The catalog query is one fixed statement; schema and table are parameters, never SQL text."""
+    adapter = SnowflakeAdapter(target(account="a", user="u"))
+    sent: list[tuple[str, Any]] = []
+    adapter.fetchall = lambda sql, params=None: sent.append((sql, params)) or []  # type: ignore[method-assign,assignment]
+    assert adapter.table_columns(exp.table_(exp.to_identifier("t'%s", quoted=True), db="S")) is None
+    assert sent == [
+        (
+            "SELECT column_name, data_type, numeric_precision, numeric_scale FROM information_schema.columns "
+            "WHERE table_schema = COALESCE(%(schema)s, CURRENT_SCHEMA()) AND table_name = %(name)s "
+            "ORDER BY ordinal_position",
+            {"schema": "S", "name": "t'%s"},
+        )
+    ]
 
 
 def test_tag_lets_other_errors_through(monkeypatch: pytest.MonkeyPatch) -> None:
