@@ -27,9 +27,9 @@ def claim_plans(
     release it. Returns the plans and how many partitions were left to another run."""
     claimed_plans = []
     held_total = 0
-    for plan in plans:
+    first = leases.claim_many([(p.model.name, p.model.partitioning.label, p.runs) for p in plans])
+    for plan, (claimed, blocking) in zip(plans, first, strict=True):
         model = plan.model
-        claimed, blocking = leases.claim(model.name, model.partitioning.label, plan.runs)
         missing = subtract(normalize(plan.runs), normalize(claimed))
         polls = 0
         if missing and wait:

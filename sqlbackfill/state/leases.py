@@ -108,6 +108,7 @@ class LeaseStore:
         self.table = adapter.normalize_table(tables.table(LEASES))
         self._columns: list[str] | None = None  # the columns the table has (an older one lacks ADDED)
         self._closed_dead_runs = False
+        self._insert_statement: Statement | None = None
 
     def ensure(self) -> None:
         """Create the leases table if missing, or add the columns an older version's table lacks (DDL,
@@ -138,11 +139,19 @@ class LeaseStore:
         return [lease for _, lease in self._read(model) if lease is not None and lease.alive(now, self.me)]
 
     def claim(self, model: str, scheme: str, runs: Sequence[Run]) -> tuple[list[Run], list[Lease]]:
-        """Claim what of `runs` no live lease of another run holds: (claimed runs, blocking leases). Under
-        the same lock, releases the leases that are no longer live and (once per run) closes the runs that
-        died without finishing (`close_dead_runs`). Needs the state tables (`ensure`)."""
-        if not runs:
-            return [], []
+        """Claim what of `runs` no live lease of another run holds: (claimed runs, blocking leases)."""
+        return self.claim_many([(model, scheme, runs)])[0]
+
+    def claim_many(
+        self, wanted: Sequence[tuple[str, str, Sequence[Run]]]
+    ) -> list[tuple[list[Run], list[Lease]]]:
+        """For each (model, scheme, runs), claim what no live lease of another run holds: (claimed runs,
+        blocking leases), all in one transaction (a run of 500 models commits once). Under the same lock,
+        releases the leases that are no longer live and (once per run) closes the runs that died without
+        finishing (`close_dead_runs`). Needs the state tables (`ensure`)."""
+        if not any(runs for _, _, runs in wanted):
+            return [([], []) for _ in wanted]
+        claimed: list[tuple[list[Run], list[Lease]]] = []
         with self.adapter.transaction():
             lock = self.adapter.claim_lock(self.table)
             if lock is not None:
@@ -151,36 +160,45 @@ class LeaseStore:
             if not self._closed_dead_runs:
                 close_dead_runs(self.adapter, {lease.run_id for lease in live} | {self.run_id})
                 self._closed_dead_runs = True
-            others = [lease for lease in live if lease.model == model and lease.run_id != self.run_id]
-            if any(other.scheme != scheme for other in others):
-                held = normalize(runs)  # claimed under another partitioning: it all overlaps
-            else:
-                held = normalize([(other.lo, other.hi) for other in others])
-            free = subtract(normalize(runs), held)
             now = utc_now()
-            for lo, hi in free:
-                values = {
-                    "lease_id": secrets.token_hex(8),
-                    "model": model,
-                    "scheme": scheme,
-                    "lo": lo,
-                    "hi": hi,
-                    "run_id": self.run_id,
-                    "owner_host": self.me.host,
-                    "owner_pid": self.me.pid,
-                    "acquired_at": now,
-                    "heartbeat_at": now,
-                    "expires_at": now + self.ttl,
-                    "owner_pidns": self.me.pidns,
-                    "owner_boot": self.me.boot,
-                    "owner_started": self.me.started,
-                }
-                insert = exp.insert(
-                    exp.values([tuple(_p(c) for c in values)]), self.table.copy(), columns=list(values)
-                )
-                Statement.build(self.adapter, insert, values).run(self.adapter)
-        blocking = [o for o in others if intersect(normalize(runs), [(o.lo, o.hi)]) or o.scheme != scheme]
-        return free, blocking
+            for model, scheme, runs in wanted:
+                others = [lease for lease in live if lease.model == model and lease.run_id != self.run_id]
+                if any(other.scheme != scheme for other in others):
+                    held = normalize(runs)  # claimed under another partitioning: it all overlaps
+                else:
+                    held = normalize([(other.lo, other.hi) for other in others])
+                free = subtract(normalize(runs), held)
+                for lo, hi in free:
+                    self._insert(model, scheme, lo, hi, now)
+                blocking = [
+                    o for o in others if intersect(normalize(runs), [(o.lo, o.hi)]) or o.scheme != scheme
+                ]
+                claimed.append((free, blocking))
+        return claimed
+
+    def _insert(self, model: str, scheme: str, lo: int, hi: int, now: dt.datetime) -> None:
+        values = {
+            "lease_id": secrets.token_hex(8),
+            "model": model,
+            "scheme": scheme,
+            "lo": lo,
+            "hi": hi,
+            "run_id": self.run_id,
+            "owner_host": self.me.host,
+            "owner_pid": self.me.pid,
+            "acquired_at": now,
+            "heartbeat_at": now,
+            "expires_at": now + self.ttl,
+            "owner_pidns": self.me.pidns,
+            "owner_boot": self.me.boot,
+            "owner_started": self.me.started,
+        }
+        if self._insert_statement is None:
+            insert = exp.insert(
+                exp.values([tuple(_p(c) for c in values)]), self.table.copy(), columns=list(values)
+            )
+            self._insert_statement = Statement.build(self.adapter, insert)
+        self._insert_statement.bind(values).run(self.adapter)
 
     def heartbeat(self, adapter: EngineAdapter | None = None) -> None:
         """Renew this run's leases (on `adapter`, another connection of this run, when given)."""

@@ -367,25 +367,29 @@ class WarehouseState(StateStore):
             "finished_at": None,
             "outcome": "running",
         }
-        insert = exp.insert(
-            exp.values([tuple(_p(c) for c in values)]), tables.table(RUNS), columns=list(values)
-        )
-        self._run(insert, values)
-
-    def finish_run(self, run_id: str, model: str, counts: dict[str, int], outcome: str) -> None:
-        assignments: dict[str, Any] = {name: _p(name) for name in ("succeeded", "failed", "skipped")}
-        assignments |= {"finished_at": _p("finished_at"), "outcome": _p("outcome")}
-        update = exp.update(
-            tables.table(RUNS),
-            assignments,
-            where=exp.and_(
-                exp.EQ(this=_col("run_id"), expression=_p("run_id")),
-                exp.EQ(this=_col("model"), expression=_p("model")),
+        insert = self._cached(
+            "start_run",
+            lambda: exp.insert(
+                exp.values([tuple(_p(c) for c in values)]), tables.table(RUNS), columns=list(values)
             ),
         )
+        insert.bind(values).run(self.adapter)
+
+    def finish_run(self, run_id: str, model: str, counts: dict[str, int], outcome: str) -> None:
         params: dict[str, Any] = {name: counts.get(name, 0) for name in ("succeeded", "failed", "skipped")}
-        params |= {"finished_at": utc_now(), "outcome": outcome, "run_id": run_id, "model": model}
-        self._run(update, params)
+        params |= {"finished_at": utc_now(), "outcome": outcome}
+        update = self._cached(
+            "finish_run",
+            lambda: exp.update(
+                tables.table(RUNS),
+                {name: _p(name) for name in params},
+                where=exp.and_(
+                    exp.EQ(this=_col("run_id"), expression=_p("run_id")),
+                    exp.EQ(this=_col("model"), expression=_p("model")),
+                ),
+            ),
+        )
+        update.bind(params | {"run_id": run_id, "model": model}).run(self.adapter)
 
     def _keys_filter(self) -> exp.Expr:
         """This model's rows for the bound keys (`_keys_params`)."""
