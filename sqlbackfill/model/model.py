@@ -167,8 +167,8 @@ def _partitioning(header: Header, now: dt.datetime) -> tuple[Partitioning, Run, 
         raise ModelError(header.path, 1, f"a {grain_text} model needs a start: add `-- start: 2026-01-01`")
     partitioning = TimePartitioning(Grain(grain_text), timezone)
     try:
-        bounds, note = partitioning.header_bounds(start, header.get("end"), now)
+        bounds, notes = partitioning.header_bounds(start, header.get("end"), now)
     except PartitionKeyError as error:
         key = "end" if str(error).startswith("end:") else "start"
         raise header.error(key, str(error)) from None
-    return partitioning, bounds, (note,) if note else ()
+    return partitioning, bounds, notes

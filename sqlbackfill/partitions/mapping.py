@@ -97,8 +97,10 @@ def _check_lookback(lookback: int) -> None:
 
 def _overlapping(src: TimePartitioning, lo: int, hi: int, dst: TimePartitioning) -> Run | None:
     """The `dst` partitions whose windows overlap the window of `src` partitions `[lo, hi)`; None when that
-    window is empty (no `src` partition of the run exists)."""
-    start, end = src.window(lo, hi)
+    window is empty (no `src` partition of the run exists). The run is cut to the calendar first: a huge
+    `lookback` reaches no further than partitions that can exist."""
+    first, last = src.grid.ordinals
+    start, end = src.window(max(lo, first), min(hi, last))
     if start >= end:
         return None
     return dst.grid.ordinal_at(start), dst.grid.ordinal_at(end - _TICK) + 1

@@ -491,3 +491,33 @@ def test_format_local_minute_round_trips_through_fromisoformat() -> None:
     assert text == "2026-11-01T01:00-05:00"
     # (PEP 495 makes `==` false across zones for a repeated wall time: compare the UTC instants)
     assert dt.datetime.fromisoformat(text).astimezone(UTC) == local.astimezone(UTC) == utc(2026, 11, 1, 6)
+
+
+# -- the calendar's edges ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "timezone", ["UTC", "Pacific/Kiritimati", "Etc/GMT+12", "Asia/Tokyo", "Asia/Kolkata"]
+)
+@pytest.mark.parametrize("grain", [pytest.param(g, id=g.value) for g in Grain])
+def test_the_calendar_s_partitions_and_their_neighbours_are_representable(
+    grain: Grain, timezone: str
+) -> None:
+    """The partitions wholly inside local 0002-01-01 … 9999-01-01 (`ordinals`), and the first one after them,
+    have a start and a key that reads back, and instants around the edges have ordinals: no OverflowError
+    next to the calendar's edges."""
+    grid = TimeGrid(grain, timezone)
+    first, end = grid.calendar
+    lo, hi = grid.ordinals
+    assert first <= grid.start(lo) and grid.ordinal_at(first) in (lo - 1, lo)
+    assert grid.ordinal_at(first - dt.timedelta(microseconds=1)) < lo
+    assert grid.end(hi - 1) == grid.start(hi) <= end
+    assert grid.ordinal_at(end) == hi
+    for ordinal in (lo, hi - 1, hi):
+        key = grid.key(ordinal)
+        assert len(key.split("-")[0]) == 4, key
+        assert grid.ordinal_at(grid.start(ordinal)) == ordinal
+        assert grid.members(ordinal, ordinal + 1) in ([(ordinal, key)], []) or grain is Grain.DAY
+
+
+def test_format_local_minute_writes_four_digit_years() -> None:
+    local = dt.datetime(2, 1, 1, 3, tzinfo=ZoneInfo("Asia/Tokyo"))
+    assert format_local_minute(local) == "0002-01-01T03:00+09:18"
