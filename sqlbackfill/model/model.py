@@ -13,7 +13,7 @@ from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 
 from sqlbackfill.errors import ModelError, PartitionKeyError
 from sqlbackfill.model.header import GRAINS, TIME_DEFAULTS, BackfillPolicy, Header, parse_header
-from sqlbackfill.model.query import ParsedQuery, parse_query
+from sqlbackfill.model.query import RENDER_FRAMES, ParsedQuery, parse_query, recursion_budget, too_deep
 from sqlbackfill.partitions import Grain, Partitioning, Run, TimePartitioning, ValuePartitioning, load_zone
 
 
@@ -61,6 +61,11 @@ def build_model(
     shown = display_path or str(path)
     header = parse_header(shown, text)
     query = parse_query(shown, text, dialect)
+    try:
+        with recursion_budget(RENDER_FRAMES):  # what the compiler renders later must fit (see query.py)
+            digest = fingerprint(query, header, dialect)
+    except RecursionError:
+        raise too_deep(shown, text, dialect) from None
     name = (header.get("name") or path.stem).strip()
     table = _table(header, name, dialect)
     partition_by = _partition_by(header, query, dialect)
@@ -78,7 +83,7 @@ def build_model(
         policy=header.policy(),
         query=query,
         dialect=dialect,
-        fingerprint=fingerprint(query, header, dialect),
+        fingerprint=digest,
         header=header,
         notes=notes,
         depends_on=header.depends_on(),
