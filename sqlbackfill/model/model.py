@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqlglot import exp
-from sqlglot.errors import ParseError
+from sqlglot.errors import ParseError, TokenError
 from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 
 from sqlbackfill.errors import ModelError, PartitionKeyError
@@ -103,11 +103,19 @@ def fingerprint(query: ParsedQuery, header: Header, dialect: str) -> str:
 def _table(header: Header, name: str, dialect: str) -> exp.Table:
     try:
         table = exp.to_table(name, dialect=dialect)
-    except (ParseError, ValueError):
+    except TokenError:  # `a"b`
+        source = "" if header.get("name") else " (the file's name: rename the file or add `-- name: TABLE`)"
+        raise header.error(
+            "name",
+            f"name '{name}' has an unclosed quote or comment{source}; close it (`\"My Table\"`) or drop it",
+        ) from None
+    except (ParseError, ValueError, RecursionError):
         table = None
     parts = name.split(".")
     if (
         not isinstance(table, exp.Table)
+        # `?`, `$x`, `@x` parse as parameters, and Snowflake reads `'x'` as a string: not names
+        or not all(isinstance(table.args.get(k), exp.Identifier) for k in ("this", "db") if table.args.get(k))
         or not table.name
         or table.catalog
         or table.comments  # `daily--x`: sqlglot keeps `daily` and a comment
