@@ -78,7 +78,7 @@ def parse_query(path: str, text: str, dialect: str) -> ParsedQuery:
             f"is not a SELECT (found {ast.key.upper()}); a model is one SELECT (or WITH … SELECT)",
         )
     ast = _placeholders(ast)
-    return ParsedQuery(ast, uses_window, _output_columns(ast), _references(ast, dialect))
+    return ParsedQuery(ast, uses_window, _output_columns(path, ast, dialect), _references(ast, dialect))
 
 
 @contextmanager
@@ -141,8 +141,26 @@ def _placeholders(ast: exp.Query) -> exp.Query:
     return result
 
 
-def _output_columns(ast: exp.Query) -> tuple[str, ...] | None:
+def _output_columns(path: str, ast: exp.Query, dialect: str) -> tuple[str, ...] | None:
+    """The output's names ('' for an unnamed expression), None when a `*` hides some. A name twice is an
+    error: engines would rename one (`date_1`) or refuse the table."""
     selects = ast.selects
+    seen: dict[str, exp.Identifier] = {}
+    for select in selects:
+        ident = select.args.get("alias") if isinstance(select, exp.Alias) else select.this
+        if not isinstance(ident, exp.Identifier) or not isinstance(select, exp.Alias | exp.Column):
+            continue
+        name = normalize_identifiers(ident.copy(), dialect=dialect).name
+        first = seen.setdefault(name, ident)
+        if first is not ident:
+            line = first.meta.get("line")
+            on = f" (first on line {line})" if line and line != ident.meta.get("line") else ""
+            raise ModelError(
+                path,
+                ident.meta.get("line"),
+                f"column '{ident.name}' is in the SELECT's output twice{on}; alias one of them "
+                f"(… AS {ident.name}_2)",
+            )
     if any(isinstance(s, exp.Star) or (isinstance(s, exp.Column) and s.is_star) for s in selects):
         return None
     return tuple(ast.named_selects)

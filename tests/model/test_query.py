@@ -417,3 +417,43 @@ def test_output_columns(sql: str, expected: tuple[str, ...]) -> None:
 )
 def test_output_columns_unknown_behind_a_star(sql: str) -> None:
     assert parse(sql).output_columns is None
+
+
+@pytest.mark.parametrize(
+    ("body", "column", "line", "first"),
+    [
+        pytest.param("SELECT d, d FROM t", "d", 5, None, id="same-line"),
+        pytest.param("SELECT\n  d,\n  x AS D\nFROM t", "D", 7, 6, id="alias-in-other-case"),
+        pytest.param("SELECT a.d, b.d\nFROM a JOIN b ON a.k = b.k", "d", 5, None, id="two-tables"),
+        pytest.param('SELECT "d", d FROM t', "d", 5, None, id="quoted-and-not"),
+        pytest.param("SELECT d, *, x AS d FROM t", "d", 5, None, id="around-a-star"),
+        pytest.param(
+            "SELECT d, x AS d FROM t\nUNION ALL\nSELECT d, e FROM u", "d", 5, None, id="set-operation"
+        ),
+    ],
+)
+def test_a_column_twice_in_the_output_is_refused(
+    body: str, column: str, line: int, first: int | None
+) -> None:
+    error = model_error(lambda: parse(HEADER + body))
+    on = f" (first on line {first})" if first else ""
+    assert str(error) == (
+        f"{PATH}:{line}: column '{column}' is in the SELECT's output twice{on}; alias one of them (… AS {column}_2)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("sql", "dialect", "expected"),
+    [
+        pytest.param('SELECT "d", "D" FROM t', "postgres", ("d", "D"), id="postgres-quoted-cases-differ"),
+        pytest.param('SELECT "d", d FROM t', "snowflake", ("d", "d"), id="snowflake-quoted-lower-is-not-D"),
+        pytest.param("SELECT d, count(*), count(*) FROM t GROUP BY d", "duckdb", ("d", "", ""), id="unnamed"),
+        pytest.param(
+            "SELECT d, x FROM t UNION ALL SELECT d, d FROM u", "duckdb", ("d", "x"), id="right-branch"
+        ),
+    ],
+)
+def test_names_distinct_in_the_dialect_are_not_duplicates(
+    sql: str, dialect: str, expected: tuple[str, ...]
+) -> None:
+    assert parse(sql, dialect).output_columns == expected
