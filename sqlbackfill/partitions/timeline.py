@@ -38,14 +38,34 @@ class Grain(StrEnum):
     YEAR = "year"
 
 
+_NAMING = "use an IANA name such as UTC, Asia/Tokyo or America/New_York"
+
+
 def load_zone(name: str) -> dt.tzinfo:
-    """An IANA timezone (pendulum's, a zoneinfo subclass), or an error saying how to name one."""
+    """An IANA timezone (pendulum's, a zoneinfo subclass), or an error saying how to name one.
+
+    The tz folder also holds names that are not places, or that mean something else on another machine:
+    refused by their shape (cheap: this runs at every start-up; the tz folder is never listed)."""
+    if problem := _not_a_place(name):
+        raise PartitionKeyError(f"timezone '{name}' {problem}; {_NAMING}")
     try:
         return pendulum.timezone(name)
     except (pendulum.tz.exceptions.InvalidTimezone, ValueError, OSError):
-        raise PartitionKeyError(
-            f"unknown timezone '{name}': use an IANA name such as UTC, Asia/Tokyo or America/New_York"
-        ) from None
+        raise PartitionKeyError(f"unknown timezone '{name}': {_NAMING}") from None
+
+
+def _not_a_place(name: str) -> str | None:
+    """Why `name` is not a zone whose windows are the same on every machine (None: it may be one)."""
+    head, _, rest = name.partition("/")
+    if name.startswith("/") or name.lower() in ("localtime", "posixrules"):
+        return "is this machine's own zone, which differs from host to host"
+    if name.lower() == "factory":
+        return "is the placeholder of machines whose zone was never set, not a place"
+    if head == "posix" and rest:
+        return f"is a copy of {rest} from this machine's tz folder; write {rest}"
+    if head == "right" and rest:
+        return f"counts leap seconds, so its clock is not UTC's; write {rest}"
+    return None
 
 
 class TimeGrid:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -61,6 +62,49 @@ def test_load_zone_rejects_unknown_names_pointing_at_iana(name: str) -> None:
     with pytest.raises(PartitionKeyError, match="IANA") as caught:
         load_zone(name)
     assert f"'{name}'" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("name", "problem"),
+    [
+        pytest.param(
+            "localtime", "is this machine's own zone, which differs from host to host", id="localtime"
+        ),
+        pytest.param("posixrules", "is this machine's own zone", id="posixrules"),
+        pytest.param("/etc/localtime", "is this machine's own zone", id="absolute-localtime"),
+        pytest.param("/usr/share/zoneinfo/Asia/Tokyo", "is this machine's own zone", id="absolute-path"),
+        pytest.param("Factory", "is the placeholder of machines whose zone was never set", id="factory"),
+        pytest.param(
+            "posix/Asia/Tokyo",
+            "is a copy of Asia/Tokyo from this machine's tz folder; write Asia/Tokyo",
+            id="posix",
+        ),
+        pytest.param(
+            "right/UTC", "counts leap seconds, so its clock is not UTC's; write UTC", id="right-utc"
+        ),
+        pytest.param("right/America/New_York", "counts leap seconds", id="right-new-york"),
+    ],
+)
+def test_load_zone_refuses_names_that_are_not_the_same_place_everywhere(name: str, problem: str) -> None:
+    with pytest.raises(PartitionKeyError) as caught:
+        load_zone(name)
+    message = str(caught.value)
+    assert message.startswith(f"timezone '{name}' {problem}")
+    assert message.endswith("; use an IANA name such as UTC, Asia/Tokyo or America/New_York")
+
+
+def test_load_zone_never_lists_the_tz_folder(monkeypatch: pytest.MonkeyPatch) -> None:
+    """It runs at every command's start-up: `zoneinfo.available_timezones()` scans the disk (tens of ms)."""
+
+    def scan() -> set[str]:
+        raise AssertionError("available_timezones() called")
+
+    monkeypatch.setattr(zoneinfo, "available_timezones", scan)
+    assert load_zone("Asia/Tokyo") is not None
+    with pytest.raises(PartitionKeyError):
+        load_zone("localtime")
+    with pytest.raises(PartitionKeyError):
+        load_zone("Mars/Olympus_Mons")
 
 
 @pytest.mark.parametrize("name", [pytest.param(z, id=z) for z in ["UTC", "Asia/Tokyo", "America/New_York"]])
