@@ -51,6 +51,10 @@ class Partitioning(ABC):
     def select(self, start: str | None, end: str | None, bounds: Run) -> Selection:
         """The partitions `--start`/`--end` (inclusive keys) pick within the model's `bounds`."""
 
+    @abstractmethod
+    def key_hint(self) -> str:
+        """What a key looks like, for messages: `a day key like 2026-01-15`, `one of its values (us, jp)`."""
+
     def describe_range(self, bounds: Run) -> str:
         """`2026-01-01 … 2026-01-31` for error messages."""
         lo, hi = bounds
@@ -74,6 +78,9 @@ class TimePartitioning(Partitioning):
 
     def key(self, ordinal: int) -> str:
         return self.grid.key(ordinal)
+
+    def key_hint(self) -> str:
+        return expected_shape(self.grain)
 
     def members(self, lo: int, hi: int) -> Sequence[tuple[int, str]]:
         # A run asks for the same range several times (plan, steps, row counts); keys cost ~1 µs each.
@@ -185,6 +192,9 @@ class ValuePartitioning(Partitioning):
 
     def key(self, ordinal: int) -> str:
         return self.values[ordinal]
+
+    def key_hint(self) -> str:
+        return f"one of its values ({', '.join(self.values)})"
 
     def members(self, lo: int, hi: int) -> Sequence[tuple[int, str]]:
         return [(o, self.values[o]) for o in range(max(lo, 0), min(hi, len(self.values)))]

@@ -717,3 +717,19 @@ def test_members_cache_keeps_answers_right_past_its_size() -> None:
     for lo, hi in ranges * 2:
         assert list(hours.members(lo, hi)) == hours.grid.members(lo, hi)
         assert hours.members(lo, hi) is hours.members(lo, hi)
+
+
+@pytest.mark.parametrize(
+    ("partitioning", "hint"),
+    [
+        pytest.param(
+            TimePartitioning(Grain.WEEK, "UTC"), "a week key (its Monday) like 2026-01-05", id="week"
+        ),
+        pytest.param(
+            TimePartitioning(Grain.HOUR, "UTC"), "an hour key like 2026-01-15T03:00+09:00", id="hour"
+        ),
+        pytest.param(ValuePartitioning(("us", "jp")), "one of its values (us, jp)", id="values"),
+    ],
+)
+def test_key_hint(partitioning: Partitioning, hint: str) -> None:
+    assert partitioning.key_hint() == hint
