@@ -91,6 +91,38 @@ def test_bad_name_fails_on_its_line(name: str) -> None:
     assert "`table` or `schema.table`" in str(error)
 
 
+@pytest.mark.parametrize("dialect", ["duckdb", "snowflake", "postgres", "bigquery", "tsql"])
+@pytest.mark.parametrize("name", ['a"b', '"daily', "'daily", "a'b", 'sales."daily', "daily/*", "/*x"])
+def test_a_name_with_an_unclosed_quote_fails_on_its_line(name: str, dialect: str) -> None:
+    error = model_error(
+        lambda: make_model(
+            f"-- partition_by: d\n-- start: 2026-01-01\n-- name: {name}\nSELECT d FROM t", dialect=dialect
+        )
+    )
+    assert error.line == 3
+    assert str(error).startswith(f"{PATH}:3: name '{name}' has an unclosed quote or comment; close it")
+
+
+def test_a_file_name_with_an_unclosed_quote_says_to_rename_the_file() -> None:
+    error = model_error(lambda: make_model(model_text(), stem='daily"'))
+    assert error.line == 1
+    assert "name 'daily\"' has an unclosed quote or comment (the file's name: rename the file" in str(error)
+
+
+@pytest.mark.parametrize("dialect", ["duckdb", "snowflake", "postgres"])
+@pytest.mark.parametrize("name", ["?", "$daily", "@daily", ":daily", "sales.$daily", "'daily'", "%(x)s"])
+def test_parameters_and_strings_are_not_table_names(name: str, dialect: str) -> None:
+    text = f"-- partition_by: d\n-- start: 2026-01-01\n-- name: {name}\nSELECT d FROM t"
+    try:
+        model = make_model(text, dialect=dialect)
+    except ModelError as error:
+        assert error.line == 3 and f"name '{name}' is not a table name" in str(error)
+        return
+    # what sqlglot does read as a name is one: a plain, quoted identifier, never a placeholder
+    assert all(isinstance(part, exp.Identifier) for part in model.table.args.values() if part is not None)
+    assert name not in ("?", "$daily", "@daily", ":daily", "sales.$daily")
+
+
 def test_bad_stem_fails_at_line_one() -> None:
     error = model_error(lambda: make_model(model_text(), stem="a.b.c"))
     assert error.line == 1
