@@ -62,6 +62,11 @@ def parse_query(path: str, text: str, dialect: str) -> ParsedQuery:
         line = first.get("line")
         detail = first.get("description") or str(error)
         raise ModelError(path, line, f"SQL does not parse ({dialect}): {detail}; fix the SELECT") from None
+    except (ValueError, LookupError, TypeError, AttributeError) as error:
+        # sqlglot's own slip on odd input (`j -> 1e999` reads the JSON path with int()): still the SQL's fault
+        raise ModelError(
+            path, None, f"SQL does not parse ({dialect}): sqlglot stopped at {error}; fix the SELECT"
+        ) from None
     if not statements:
         raise ModelError(path, None, "no SELECT after the header; a model is one SELECT statement")
     if len(statements) > 1:

@@ -457,3 +457,10 @@ def test_names_distinct_in_the_dialect_are_not_duplicates(
     sql: str, dialect: str, expected: tuple[str, ...]
 ) -> None:
     assert parse(sql, dialect).output_columns == expected
+
+
+def test_sqlglot_s_own_slips_are_a_model_error() -> None:
+    """sqlglot reads a JSON path after `->` with int(): `j -> 1e999` raised a bare ValueError."""
+    error = model_error(lambda: parse(HEADER + "SELECT j -> 1e999 AS d FROM t"))
+    assert str(error).startswith(f"{PATH}: SQL does not parse (duckdb): sqlglot stopped at ")
+    assert str(error).endswith("; fix the SELECT")
