@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import click
 from rich.markup import escape
 
 from sqlbackfill.cli.options import mode_options, project_options, range_options
 from sqlbackfill.cli.output import RunPrinter, consoles, print_plan
+from sqlbackfill.config import project_folder
 from sqlbackfill.errors import UsageError
 from sqlbackfill.model import select_models
 from sqlbackfill.planning import Filters
@@ -137,9 +137,13 @@ def compile_command(
     batch_size: int | None,
 ) -> None:
     """Print the exact statements `run` would execute for MODEL, in the target's dialect."""
-    if partition and (start or end):
+    if partition is not None and (start is not None or end is not None):
         raise UsageError("--partition cannot be combined with --start/--end; use one or the other")
-    if partition:
+    if partition is not None:
+        if not partition.strip():
+            raise UsageError(
+                "--partition is empty (an unset shell variable?); give a partition key or leave it out"
+            )
         start = end = partition
     out, _ = consoles()
     session = Session.open(project, target)
@@ -206,7 +210,7 @@ def load_demo_command(project: str, target: str | None) -> None:
     """(Re)load the demo's raw_sales table from data/sales.csv into a target (any engine).
 
     `init` loads it into the demo's DuckDB file; use this after adding a Snowflake or PostgreSQL target."""
-    rows = load_raw_sales(Path(project), target)
+    rows = load_raw_sales(project_folder(project), target)
     click.echo(f"loaded {rows} rows into raw_sales")
 
 

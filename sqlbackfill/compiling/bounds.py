@@ -50,7 +50,7 @@ def bound_text(model: Model, kind: TemporalKind, instant: dt.datetime) -> str:
     if kind is TemporalKind.DATE:
         return partitioning.local_date(instant).isoformat()
     if kind is TemporalKind.NAIVE:
-        return partitioning.naive_bound(instant).strftime("%Y-%m-%d %H:%M:%S")
+        return partitioning.naive_bound(instant).isoformat(sep=" ", timespec="seconds")
     return partitioning.local_text(instant)
 
 

@@ -219,7 +219,41 @@ def _describe(
     by_values = isinstance(model.partitioning, ValuePartitioning)
     params = {} if bounds is None or by_values else bounds.params(*sample)
     statement = Statement.build(adapter, query, params)
-    return adapter.describe_query(statement.sql, statement.params)
+    columns = adapter.describe_query(statement.sql, statement.params)
+    names = model.query.output_columns
+    if names is None or "" in names:
+        # A `*` or an unnamed expression hides the names from loading's own check, and the subquery above
+        # lets DuckDB rename a second `date` to `date_1`: the query's own output tells.
+        own = Statement.build(adapter, bound_query(model, bounds, adapter).limit(0), params)
+        _check_unique_columns(model, adapter.describe_query(own.sql, own.params))
+    _check_unique_columns(model, columns)
+    return columns
+
+
+def _check_unique_columns(model: Model, columns: list[Column]) -> None:
+    """Two output columns of one name (compared as the compiler matches them, ignoring case): refused."""
+    seen: dict[str, str] = {}
+    for column in columns:
+        key = column.name.lower()
+        if key in seen:
+            first = seen[key]
+            both = (
+                f"'{first}'"
+                if first == column.name
+                else f"'{first}' and '{column.name}' (case does not count)"
+            )
+            raise ModelError(
+                model.display_path,
+                model.header.body_line,
+                f"the SELECT's output has two columns named {both}; "
+                f"alias one of them (… AS {_another(column.name)})",
+            )
+        seen[key] = column.name
+
+
+def _another(name: str) -> str:
+    """A name to suggest instead of `name`: `date_2`, or a plain one for `count_star()`."""
+    return f"{name}_2" if name.replace("_", "a").isalnum() and not name[0].isdigit() else "a_name"
 
 
 def _find(columns: list[Column] | None, name: str) -> Column | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -10,15 +11,17 @@ from typing import TYPE_CHECKING, Any
 
 from sqlglot import exp
 
+from sqlbackfill.config import CONFIG_FILE
 from sqlbackfill.engines.base import Column, EngineAdapter, Params, RelationKind
 from sqlbackfill.engines.dbapi import check_keys, one_line
-from sqlbackfill.errors import EngineError, StatementError, WarehouseLockedError
+from sqlbackfill.errors import ConfigError, EngineError, StatementError, WarehouseLockedError
 
 if TYPE_CHECKING:
     import duckdb as duckdb_module
 
 _PID = re.compile(r"PID (\d+)")
 KNOWN_KEYS = ("path",)
+_MAGIC = (8, b"DUCK")  # a DuckDB database file holds these bytes at this offset (after a checksum)
 
 
 class DuckDBAdapter(EngineAdapter):
@@ -46,17 +49,51 @@ class DuckDBAdapter(EngineAdapter):
 
     @property
     def exists(self) -> bool:
-        """Whether the database file is there (status never creates it)."""
+        """Whether the database file is there (status never creates it); a path that cannot be a database
+        file is an error here too."""
+        self.check_path()
         return self.path.exists()
+
+    def check_path(self) -> None:
+        """Refuse a path DuckDB would read as something else, or open in a place nobody meant: DuckDB's
+        in-memory database, a folder, a file in a folder that does not exist (nothing is created for it),
+        or a file that is not a DuckDB database (a CSV, an empty file). Nothing touches the disk first."""
+        where = f"{CONFIG_FILE}: [targets.{self.target.name}] path"
+        raw = str(self.target.options.get("path", ""))
+        if raw.strip().lower().startswith(":memory:"):
+            raise ConfigError(
+                f"{where} {raw!r} is DuckDB's in-memory database, gone when the command ends; "
+                "give a database file such as warehouse.duckdb"
+            )
+        path = self.path
+        if path.is_dir():
+            raise ConfigError(
+                f"{where} {path} is a folder; name a database file in it, e.g. {path / 'warehouse.duckdb'}"
+            )
+        if not path.parent.is_dir():
+            raise ConfigError(
+                f"{where} {path}: the folder {path.parent} does not exist; create it or fix the path"
+            )
+        if path.is_file():
+            offset, magic = _MAGIC
+            try:
+                with path.open("rb") as file:
+                    head = file.read(offset + len(magic))
+            except OSError:
+                return  # unreadable: DuckDB says why
+            if head[offset:] != magic:
+                what = "an empty file" if not head else "not a DuckDB database file"
+                raise ConfigError(
+                    f"{where} {path} is {what}; point path at a DuckDB database (a new name creates one)"
+                )
 
     def connect(self) -> None:
         import duckdb
 
         if self._con is not None:
             return
+        self.check_path()
         try:
-            if not self.read_only:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
             self._con = duckdb.connect(str(self.path), read_only=self.read_only)
         except duckdb.IOException as error:
             message = str(error)
@@ -73,6 +110,9 @@ class DuckDBAdapter(EngineAdapter):
                 f"cannot open {self.path}: {one_line(error)}; "
                 "check the target's path (a writable file location)"
             ) from None
+        if not _writes_to_a_terminal():
+            # DuckDB draws its own progress bar on stdout (in interactive sessions): not into logs and pipes.
+            self._con.execute("SET enable_progress_bar = false")
 
     def close(self) -> None:
         if self._con is not None:
@@ -208,6 +248,14 @@ def _catalog_probe(function: str, name_column: str) -> str:
         probe = exp.select(exp.Literal.number(1)).from_(exp.Table(this=exp.Anonymous(this=function)))
         _probes[function] = probe.where(where).sql(dialect="duckdb")
     return _probes[function]
+
+
+def _writes_to_a_terminal() -> bool:
+    """Whether sqlbackfill's own output (stdout, where DuckDB draws too) is a terminal."""
+    try:
+        return sys.stdout is not None and sys.stdout.isatty()
+    except (AttributeError, ValueError):  # replaced by an object without isatty, or closed
+        return False
 
 
 def _data_type(type_name: str) -> exp.DataType:

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import errno
+import os
+import stat
 from dataclasses import replace
 from pathlib import Path
 
 from sqlglot import exp
 from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 
+from sqlbackfill.config import NotUtf8, decode_utf8
 from sqlbackfill.errors import ConfigError, ModelError
 from sqlbackfill.model.graph import ModelGraph
 from sqlbackfill.model.model import Model, build_model
@@ -32,12 +36,9 @@ def load_graph(
     base = models_dir.parent
     home = _normalized_schema(home_schema, dialect)
     models: list[Model] = []
-    for path in sorted(models_dir.rglob("*.sql")):
+    for path in _model_files(models_dir, base):
         shown = _display(path, base)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except UnicodeDecodeError:
-            raise ModelError(shown, None, "is not UTF-8 text; save it as UTF-8") from None
+        text = read_text(path, shown)
         models.append(replace(build_model(path, text, dialect, moment, shown), home_schema=home))
     _check_unique(models)
     _check_depends_on(models)
@@ -63,6 +64,64 @@ def _check_self_reads(graph: ModelGraph) -> None:
             "read it back empty; read the source table instead, or add `-- depends_on_past: true` if it "
             "reads its own earlier partitions (e.g. a running total)",
         )
+
+
+def _model_files(models_dir: Path, base: Path) -> list[Path]:
+    """Every entry named `*.sql` under `models_dir`, sorted; folders that are symlinks are not entered (as
+    `Path.rglob` did), and a folder that cannot be listed is an error, never silently skipped."""
+
+    def unlisted(error: OSError) -> None:
+        folder = _display(Path(error.filename), base) if error.filename else str(models_dir)
+        raise ConfigError(
+            f"{folder}: cannot list this folder of models ({error.strerror}); make it readable or move it "
+            "out of the models folder"
+        )
+
+    found: list[Path] = []
+    for folder, folders, files in os.walk(models_dir, onerror=unlisted):
+        found.extend(Path(folder) / name for name in (*folders, *files) if name.endswith(".sql"))
+    return sorted(found)
+
+
+def read_text(path: Path, shown: str) -> str:
+    """A model file's text: a readable regular file (or a symlink to one) holding UTF-8, a leading byte
+    order mark allowed (Windows editors write one). Anything else is a ModelError saying what it is."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:  # stat follows symlinks: this one points nowhere
+        raise ModelError(
+            shown,
+            None,
+            f"is a symlink to {os.readlink(path)}, which does not exist; fix the link or remove it",
+        ) from None
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise ModelError(
+                shown, None, "is a symlink that loops back on itself; fix the link or remove it"
+            ) from None
+        raise ModelError(
+            shown, None, f"cannot be read ({error.strerror}); fix its permissions or remove it"
+        ) from None
+    if stat.S_ISDIR(info.st_mode):
+        raise ModelError(
+            shown,
+            None,
+            "is a folder, not a model file; rename it (every name ending in .sql is read as a model)",
+        )
+    if not stat.S_ISREG(info.st_mode):
+        raise ModelError(
+            shown, None, "is not a regular file (a pipe, socket or device); a model is a text file"
+        )
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise ModelError(
+            shown, None, f"cannot be read ({error.strerror}); make it readable (chmod a+r)"
+        ) from None
+    try:
+        return decode_utf8(data)
+    except NotUtf8 as bad:
+        raise ModelError(shown, bad.line, f"{bad.detail}; save it as UTF-8") from None
 
 
 def _normalized_schema(schema: str | None, dialect: str) -> str | None:

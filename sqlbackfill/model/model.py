@@ -8,13 +8,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqlglot import exp
-from sqlglot.errors import ParseError
+from sqlglot.errors import ParseError, TokenError
 from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 
 from sqlbackfill.config import STATE_SCHEMA
 from sqlbackfill.errors import ModelError, PartitionKeyError
 from sqlbackfill.model.header import GRAINS, TIME_DEFAULTS, BackfillPolicy, Header, parse_header
-from sqlbackfill.model.query import ParsedQuery, parse_query
+from sqlbackfill.model.query import RENDER_FRAMES, ParsedQuery, parse_query, recursion_budget, too_deep
 from sqlbackfill.partitions import Grain, Partitioning, Run, TimePartitioning, ValuePartitioning, load_zone
 
 
@@ -63,6 +63,11 @@ def build_model(
     shown = display_path or str(path)
     header = parse_header(shown, text)
     query = parse_query(shown, text, dialect)
+    try:
+        with recursion_budget(RENDER_FRAMES):  # what the compiler renders later must fit (see query.py)
+            digest = fingerprint(query, header, dialect)
+    except RecursionError:
+        raise too_deep(shown, text, dialect) from None
     name = (header.get("name") or path.stem).strip()
     table = _table(header, name, dialect)
     partition_by = _partition_by(header, query, dialect)
@@ -80,7 +85,7 @@ def build_model(
         policy=header.policy(),
         query=query,
         dialect=dialect,
-        fingerprint=fingerprint(query, header, dialect),
+        fingerprint=digest,
         header=header,
         notes=notes,
         depends_on=header.depends_on(),
@@ -101,11 +106,19 @@ def fingerprint(query: ParsedQuery, header: Header, dialect: str) -> str:
 def _table(header: Header, name: str, dialect: str) -> exp.Table:
     try:
         table = exp.to_table(name, dialect=dialect)
-    except (ParseError, ValueError):
+    except TokenError:  # `a"b`
+        source = "" if header.get("name") else " (the file's name: rename the file or add `-- name: TABLE`)"
+        raise header.error(
+            "name",
+            f"name '{name}' has an unclosed quote or comment{source}; close it (`\"My Table\"`) or drop it",
+        ) from None
+    except (ParseError, ValueError, RecursionError):
         table = None
     parts = name.split(".")
     if (
         not isinstance(table, exp.Table)
+        # `?`, `$x`, `@x` parse as parameters, and Snowflake reads `'x'` as a string: not names
+        or not all(isinstance(table.args.get(k), exp.Identifier) for k in ("this", "db") if table.args.get(k))
         or not table.name
         or table.catalog
         or table.comments  # `daily--x`: sqlglot keeps `daily` and a comment
@@ -176,8 +189,8 @@ def _partitioning(header: Header, now: dt.datetime) -> tuple[Partitioning, Run, 
         raise ModelError(header.path, 1, f"a {grain_text} model needs a start: add `-- start: 2026-01-01`")
     partitioning = TimePartitioning(Grain(grain_text), timezone)
     try:
-        bounds, note = partitioning.header_bounds(start, header.get("end"), now)
+        bounds, notes = partitioning.header_bounds(start, header.get("end"), now)
     except PartitionKeyError as error:
         key = "end" if str(error).startswith("end:") else "start"
         raise header.error(key, str(error)) from None
-    return partitioning, bounds, (note,) if note else ()
+    return partitioning, bounds, notes

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import itertools
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import sqlglot
@@ -29,6 +32,14 @@ WINDOW_PLACEHOLDERS = {
 USE_INDEX = "window_use"
 USE_LINE = "line"
 _SENTINEL = "__sqlbackfill_{}__"
+# sqlglot parses and renders recursively: ~25 Python frames per level of nested parentheses, function calls
+# or CASE, ~11 per nested subquery. Parsing gets a generous budget of frames; rendering then has to fit
+# where later stages render the tree (compiling, for every engine, under the interpreter's default limit
+# of 1000), so loading renders it once (the fingerprint) under a smaller one: a model that loads compiles.
+PARSE_FRAMES = 3000
+RENDER_FRAMES = 600
+_OPENERS = {TokenType.L_PAREN, TokenType.L_BRACKET, TokenType.L_BRACE, TokenType.CASE}
+_CLOSERS = {TokenType.R_PAREN, TokenType.R_BRACKET, TokenType.R_BRACE, TokenType.END}
 
 
 @dataclass(frozen=True)
@@ -55,13 +66,21 @@ def parse_query(path: str, text: str, dialect: str) -> ParsedQuery:
     substituted, uses_window = _substitute_window(text, tokens)
     try:
         # A comment after the trailing `;` parses as a bare Semicolon: not a statement.
-        parsed = sqlglot.parse(substituted, read=dialect)
+        with recursion_budget(PARSE_FRAMES):
+            parsed = sqlglot.parse(substituted, read=dialect)
         statements = [s for s in parsed if s is not None and not isinstance(s, exp.Semicolon)]
+    except RecursionError:
+        raise too_deep(path, text, dialect) from None
     except ParseError as error:
         first = error.errors[0] if error.errors else {}
         line = first.get("line")
         detail = first.get("description") or str(error)
         raise ModelError(path, line, f"SQL does not parse ({dialect}): {detail}; fix the SELECT") from None
+    except (ValueError, LookupError, TypeError, AttributeError) as error:
+        # sqlglot's own slip on odd input (`j -> 1e999` reads the JSON path with int()): still the SQL's fault
+        raise ModelError(
+            path, None, f"SQL does not parse ({dialect}): sqlglot stopped at {error}; fix the SELECT"
+        ) from None
     if not statements:
         raise ModelError(path, None, "no SELECT after the header; a model is one SELECT statement")
     if len(statements) > 1:
@@ -79,7 +98,43 @@ def parse_query(path: str, text: str, dialect: str) -> ParsedQuery:
         )
     ast = _placeholders(ast)
     references, lines = _references(ast, dialect)
-    return ParsedQuery(ast, uses_window, _output_columns(ast), references, lines)
+    return ParsedQuery(ast, uses_window, _output_columns(path, ast, dialect), references, lines)
+
+
+@contextmanager
+def recursion_budget(frames: int) -> Iterator[None]:
+    """Let the code inside recurse `frames` Python frames deeper than here (more or less than the
+    interpreter's limit allows), then restore the limit. Python 3.11+ keeps such frames off the C stack."""
+    previous = sys.getrecursionlimit()
+    depth = 0
+    frame = sys._getframe()
+    while frame is not None:
+        depth += 1
+        frame = frame.f_back  # type: ignore[assignment]
+    sys.setrecursionlimit(depth + frames)
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(previous)
+
+
+def too_deep(path: str, text: str, dialect: str) -> ModelError:
+    """The error for a query nested too deeply to parse or render, at the line where it is deepest."""
+    depth, line, level = 0, None, 0
+    for token in sqlglot.tokenize(text, read=dialect):
+        if token.token_type in _OPENERS:
+            level += 1
+            if level > depth:
+                depth, line = level, token.line
+        elif token.token_type in _CLOSERS:
+            level -= 1
+    levels = f" ({depth} levels of parentheses, subqueries or CASE)" if depth else ""
+    return ModelError(
+        path,
+        line,
+        f"the SELECT nests too deeply for sqlglot{levels}; flatten it: move nested subqueries into CTEs "
+        "(WITH a AS (…), b AS (SELECT … FROM a) SELECT … FROM b) and split deeply nested expressions",
+    )
 
 
 def _substitute_window(text: str, tokens: list[Token]) -> tuple[str, bool]:
@@ -112,8 +167,26 @@ def _placeholders(ast: exp.Query) -> exp.Query:
     return result
 
 
-def _output_columns(ast: exp.Query) -> tuple[str, ...] | None:
+def _output_columns(path: str, ast: exp.Query, dialect: str) -> tuple[str, ...] | None:
+    """The output's names ('' for an unnamed expression), None when a `*` hides some. A name twice is an
+    error: engines would rename one (`date_1`) or refuse the table."""
     selects = ast.selects
+    seen: dict[str, exp.Identifier] = {}
+    for select in selects:
+        ident = select.args.get("alias") if isinstance(select, exp.Alias) else select.this
+        if not isinstance(ident, exp.Identifier) or not isinstance(select, exp.Alias | exp.Column):
+            continue
+        name = normalize_identifiers(ident.copy(), dialect=dialect).name
+        first = seen.setdefault(name, ident)
+        if first is not ident:
+            line = first.meta.get("line")
+            on = f" (first on line {line})" if line and line != ident.meta.get("line") else ""
+            raise ModelError(
+                path,
+                ident.meta.get("line"),
+                f"column '{ident.name}' is in the SELECT's output twice{on}; alias one of them "
+                f"(… AS {ident.name}_2)",
+            )
     if any(isinstance(s, exp.Star) or (isinstance(s, exp.Column) and s.is_star) for s in selects):
         return None
     return tuple(ast.named_selects)

@@ -7,7 +7,15 @@ import re
 from dataclasses import dataclass
 
 from sqlbackfill.errors import PartitionKeyError
-from sqlbackfill.partitions.timeline import HOUR, UTC, Grain, TimeGrid, offset_text
+from sqlbackfill.partitions.timeline import (
+    CALENDAR_END,
+    CALENDAR_START,
+    HOUR,
+    UTC,
+    Grain,
+    TimeGrid,
+    offset_text,
+)
 
 KEY_SHAPES = "YYYY, YYYY-MM, YYYY-MM-DD or YYYY-MM-DDTHH:MM±HH:MM"
 EXAMPLES = {
@@ -25,13 +33,21 @@ _MINUTE = re.compile(
 )
 
 
+_FIRST = (CALENDAR_START.year, CALENDAR_START.month, CALENDAR_START.day)
+_AFTER = (CALENDAR_END.year, CALENDAR_END.month, CALENDAR_END.day)
+
+
 @dataclass(frozen=True)
 class KeySpan:
-    """The window a typed key names, at the key's own shape (which may differ from the model's grain)."""
+    """The window a typed key names, at the key's own shape (which may differ from the model's grain),
+    cut to the calendar (see timeline): `edge` is -1 when the whole window lies before the calendar
+    (`0001-01-01`), 1 when after it (`9999-12-31`), and then start == end, at that edge."""
 
     shape: Grain
     start: dt.datetime
     end: dt.datetime
+    edge: int = 0
+    clamped: bool = False  # the window was cut at an edge of the calendar
 
 
 def expected_shape(grain: Grain) -> str:
@@ -47,23 +63,25 @@ def parse_time_key(text: str, grid: TimeGrid, what: str) -> KeySpan:
     try:
         if match := _YEAR.fullmatch(raw):
             year = int(match[1])
-            return _calendar_span(Grain.YEAR, grid, dt.date(year, 1, 1), dt.date(year + 1, 1, 1))
+            dt.date(year, 1, 1)  # checks the year
+            return _calendar_span(Grain.YEAR, grid, (year, 1, 1), (year + 1, 1, 1))
         if match := _MONTH.fullmatch(raw):
             year, month = int(match[1]), int(match[2])
-            after = dt.date(year + month // 12, month % 12 + 1, 1)
-            return _calendar_span(Grain.MONTH, grid, dt.date(year, month, 1), after)
+            dt.date(year, month, 1)
+            after = (year + month // 12, month % 12 + 1, 1)
+            return _calendar_span(Grain.MONTH, grid, (year, month, 1), after)
         if match := _DAY.fullmatch(raw):
             day = dt.date(int(match[1]), int(match[2]), int(match[3]))
-            span = _calendar_span(Grain.DAY, grid, day, day + dt.timedelta(days=1))
-            if span.start == span.end:
+            after = (10000, 1, 1) if day == dt.date.max else _ymd(day + dt.timedelta(days=1))
+            span = _calendar_span(Grain.DAY, grid, _ymd(day), after)
+            if span.start == span.end and not span.edge:
                 raise PartitionKeyError(
                     f"{what} '{text}' does not exist in {grid.timezone} (the zone skipped that day); "
                     "name a day before or after it"
                 )
             return span
         if match := _MINUTE.fullmatch(raw):
-            start = _instant(match, grid, raw, what)
-            return KeySpan(Grain.HOUR, start, start + HOUR)
+            return _hour_span(match, grid, raw, what)
     except ValueError as error:
         raise PartitionKeyError(
             f"{what} '{text}' is not a valid date ({error}); "
@@ -75,13 +93,45 @@ def parse_time_key(text: str, grid: TimeGrid, what: str) -> KeySpan:
     )
 
 
-def _calendar_span(shape: Grain, grid: TimeGrid, first: dt.date, after: dt.date) -> KeySpan:
-    if first.year < 1 or after.year > 9998:
-        raise ValueError("year out of range")
+def _ymd(day: dt.date) -> tuple[int, int, int]:
+    return day.year, day.month, day.day
+
+
+def _calendar_span(
+    shape: Grain, grid: TimeGrid, first: tuple[int, int, int], after: tuple[int, int, int]
+) -> KeySpan:
+    """The local dates `[first, after)` as instants, cut to the calendar (dates as (y, m, d): `after` may
+    be 10000-01-01, which no date holds)."""
+    if after <= _FIRST or first >= _AFTER:
+        return _outside(shape, grid, -1 if after <= _FIRST else 1)
     day_grid = grid if grid.grain is Grain.DAY else TimeGrid(Grain.DAY, grid.timezone)
-    start = day_grid.start(first.toordinal())
-    end = day_grid.start(after.toordinal())
-    return KeySpan(shape, start, end)
+    lo, hi = max(first, _FIRST), min(after, _AFTER)
+    start = day_grid.start(dt.date(*lo).toordinal())
+    end = day_grid.start(dt.date(*hi).toordinal())
+    return KeySpan(shape, start, end, clamped=(lo, hi) != (first, after))
+
+
+def _outside(shape: Grain, grid: TimeGrid, edge: int) -> KeySpan:
+    """An empty span at the calendar's first (edge -1) or last (edge 1) instant."""
+    at = grid.calendar[0] if edge < 0 else grid.calendar[1]
+    return KeySpan(shape, at, at, edge=edge, clamped=True)
+
+
+def _hour_span(match: re.Match[str], grid: TimeGrid, raw: str, what: str) -> KeySpan:
+    try:
+        start = _instant(match, grid, raw, what)
+    except OverflowError:  # not even a datetime in UTC: far outside the calendar
+        return _outside(Grain.HOUR, grid, -1 if int(match[1]) < CALENDAR_START.year else 1)
+    first, after = grid.calendar
+    if start >= after:
+        return _outside(Grain.HOUR, grid, 1)
+    if start + HOUR <= first:
+        return _outside(Grain.HOUR, grid, -1)
+    if start < first:
+        return KeySpan(Grain.HOUR, first, start + HOUR, clamped=True)
+    if start + HOUR > after:
+        return KeySpan(Grain.HOUR, start, after, clamped=True)
+    return KeySpan(Grain.HOUR, start, start + HOUR)
 
 
 def _instant(match: re.Match[str], grid: TimeGrid, raw: str, what: str) -> dt.datetime:

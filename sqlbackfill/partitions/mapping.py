@@ -108,10 +108,13 @@ def _check_lookback(lookback: int) -> None:
 
 def _overlapping(src: TimePartitioning, lo: int, hi: int, dst: TimePartitioning) -> Run | None:
     """The `dst` partitions whose windows overlap the window of `src` partitions `[lo, hi)`; None when that
-    window is empty (no `src` partition of the run exists)."""
+    window is empty (no `src` partition of the run exists). The run is cut to the calendar first: a huge
+    `lookback` reaches no further than partitions that can exist."""
+    first, last = src.grid.ordinals
+    lo, hi = max(lo, first), min(hi, last)
     if same_grid(src, dst):  # the identity, without a skipped day at either end: no instants needed
-        first, last = _trim(src, (lo, hi))
-        return (first, last) if first < last else None
+        lo, hi = _trim(src, (lo, hi))
+        return (lo, hi) if lo < hi else None
     start, end = src.window(lo, hi)
     if start >= end:
         return None

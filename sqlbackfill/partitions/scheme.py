@@ -10,7 +10,9 @@ from dataclasses import dataclass
 from sqlbackfill.errors import PartitionKeyError
 from sqlbackfill.partitions.keys import KeySpan, expected_shape, parse_time_key
 from sqlbackfill.partitions.ranges import Run
-from sqlbackfill.partitions.timeline import Grain, TimeGrid, offset_text
+from sqlbackfill.partitions.timeline import CALENDAR_START, Grain, TimeGrid, offset_text
+
+_CALENDAR = f"{CALENDAR_START.isoformat()}, where sqlbackfill's calendar begins"
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,10 @@ class Partitioning(ABC):
     def select(self, start: str | None, end: str | None, bounds: Run) -> Selection:
         """The partitions `--start`/`--end` (inclusive keys) pick within the model's `bounds`."""
 
+    @abstractmethod
+    def key_hint(self) -> str:
+        """What a key looks like, for messages: `a day key like 2026-01-15`, `one of its values (us, jp)`."""
+
     def describe_range(self, bounds: Run) -> str:
         """`2026-01-01 … 2026-01-31` for error messages."""
         lo, hi = bounds
@@ -73,6 +79,9 @@ class TimePartitioning(Partitioning):
     def key(self, ordinal: int) -> str:
         return self.grid.key(ordinal)
 
+    def key_hint(self) -> str:
+        return expected_shape(self.grain)
+
     def members(self, lo: int, hi: int) -> Sequence[tuple[int, str]]:
         # A run asks for the same range several times (plan, steps, row counts); keys cost ~1 µs each.
         # The most recently used ranges are kept (dicts keep insertion order).
@@ -96,31 +105,41 @@ class TimePartitioning(Partitioning):
         """The window a typed key names."""
         return parse_time_key(text, self.grid, what)
 
-    def header_bounds(self, start: str, end: str | None, now: dt.datetime) -> tuple[Run, str | None]:
+    def header_bounds(self, start: str, end: str | None, now: dt.datetime) -> tuple[Run, tuple[str, ...]]:
         """The model's own range: `start` rounds up and `end` down to whole partitions, and no partition
-        that has not ended yet. Returns the run and a note when `end` was clipped to `now`."""
+        that has not ended yet. Returns the run and notes: `end` clipped to `now`, `start` cut to the
+        calendar (see timeline: `start: 0001-01-01` begins at 0002-01-01)."""
         first = self.span(start, "start:")
         lo = self.grid.ordinal_at(first.start)
         if self.grid.start(lo) < first.start:
             lo += 1
+        notes: list[str] = []
+        if first.clamped and first.start == self.grid.calendar[0]:
+            notes.append(f"start {start} is before {_CALENDAR}; starting at {self.key(lo)}")
         complete = self.grid.ordinal_at(now)
         if end is None:
-            return (lo, max(lo, complete)), None
+            return (lo, max(lo, complete)), tuple(notes)
         last = self.span(end, "end:")
-        if last.end <= first.start:
+        if last.edge < 0:
+            raise PartitionKeyError(
+                f"end: {end} is before {_CALENDAR}, so the model has no partitions; use a later end"
+            )
+        if last.end <= first.start and not (first.edge > 0 and last.edge > 0):
             raise PartitionKeyError(f"start: {start} is after end: {end}; swap them or fix one")
         hi = self.grid.ordinal_at(last.end)
         if hi > complete:
-            note = f"end {end} has not ended yet; stopping at the last complete partition"
-            return (lo, max(lo, complete)), note
-        return (lo, max(lo, hi)), None
+            notes.append(f"end {end} has not ended yet; stopping at the last complete partition")
+            return (lo, max(lo, complete)), tuple(notes)
+        return (lo, max(lo, hi)), tuple(notes)
 
     def select(self, start: str | None, end: str | None, bounds: Run) -> Selection:
         lo, hi = bounds
         notes: list[str] = []
-        first = self.span(start, "--start") if start else None
-        last = self.span(end, "--end") if end else None
-        if first and last and first.start >= last.end:
+        first = self.span(start, "--start") if start is not None else None
+        last = self.span(end, "--end") if end is not None else None
+        # A key beyond the calendar's edge has an empty span there: it selects nothing on its side, or
+        # everything up to the model's own end, and that is what the ordinals below give.
+        if first and last and not first.edge and not last.edge and first.start >= last.end:
             raise PartitionKeyError(f"--start {start} is after --end {end}; swap them")
         sel_lo, sel_hi = lo, hi
         if first:
@@ -157,7 +176,7 @@ class TimePartitioning(Partitioning):
     def local_text(self, instant: dt.datetime) -> str:
         """`2026-01-15 00:00:00+09:00`: the instant in local time with its offset (TIMESTAMPTZ literals)."""
         local = self.grid.local(instant)
-        return f"{local:%Y-%m-%d %H:%M:%S}{offset_text(local.utcoffset())}"
+        return f"{local.date().isoformat()} {local:%H:%M:%S}{offset_text(local.utcoffset())}"
 
 
 class ValuePartitioning(Partitioning):
@@ -173,6 +192,9 @@ class ValuePartitioning(Partitioning):
 
     def key(self, ordinal: int) -> str:
         return self.values[ordinal]
+
+    def key_hint(self) -> str:
+        return f"one of its values ({', '.join(self.values)})"
 
     def members(self, lo: int, hi: int) -> Sequence[tuple[int, str]]:
         return [(o, self.values[o]) for o in range(max(lo, 0), min(hi, len(self.values)))]

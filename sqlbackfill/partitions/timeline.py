@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
+from functools import cached_property
 
 import pendulum
 
@@ -19,6 +20,12 @@ UTC = dt.UTC
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=UTC)
 HOUR = dt.timedelta(hours=1)
 _HOURS = [f"{hour:02d}" for hour in range(24)]
+# The calendar partitions live in: local dates from 0002-01-01 up to (not including) 9999-01-01. Python's
+# datetimes end at years 1 and 9999, and a local midnight is up to a day from UTC: a year's margin on each
+# side keeps every window, key and conversion of a partition and its neighbours representable, in any zone.
+# Keys beyond it (`--end 9999-12-31`, "to the end") are cut at its edge, never an OverflowError.
+CALENDAR_START = dt.date(2, 1, 1)
+CALENDAR_END = dt.date(9999, 1, 1)
 
 
 class Grain(StrEnum):
@@ -31,14 +38,34 @@ class Grain(StrEnum):
     YEAR = "year"
 
 
+_NAMING = "use an IANA name such as UTC, Asia/Tokyo or America/New_York"
+
+
 def load_zone(name: str) -> dt.tzinfo:
-    """An IANA timezone (pendulum's, a zoneinfo subclass), or an error saying how to name one."""
+    """An IANA timezone (pendulum's, a zoneinfo subclass), or an error saying how to name one.
+
+    The tz folder also holds names that are not places, or that mean something else on another machine:
+    refused by their shape (cheap: this runs at every start-up; the tz folder is never listed)."""
+    if problem := _not_a_place(name):
+        raise PartitionKeyError(f"timezone '{name}' {problem}; {_NAMING}")
     try:
         return pendulum.timezone(name)
     except (pendulum.tz.exceptions.InvalidTimezone, ValueError, OSError):
-        raise PartitionKeyError(
-            f"unknown timezone '{name}': use an IANA name such as UTC, Asia/Tokyo or America/New_York"
-        ) from None
+        raise PartitionKeyError(f"unknown timezone '{name}': {_NAMING}") from None
+
+
+def _not_a_place(name: str) -> str | None:
+    """Why `name` is not a zone whose windows are the same on every machine (None: it may be one)."""
+    head, _, rest = name.partition("/")
+    if name.startswith("/") or name.lower() in ("localtime", "posixrules"):
+        return "is this machine's own zone, which differs from host to host"
+    if name.lower() == "factory":
+        return "is the placeholder of machines whose zone was never set, not a place"
+    if head == "posix" and rest:
+        return f"is a copy of {rest} from this machine's tz folder; write {rest}"
+    if head == "right" and rest:
+        return f"counts leap seconds, so its clock is not UTC's; write {rest}"
+    return None
 
 
 class TimeGrid:
@@ -51,6 +78,20 @@ class TimeGrid:
         # Local hours start at the same minute past each UTC hour (":30" in India): that is the phase.
         offset = dt.datetime(2001, 1, 1, tzinfo=self.zone).utcoffset() or dt.timedelta()
         self._phase = int(-offset.total_seconds()) % 3600
+
+    @cached_property
+    def calendar(self) -> tuple[dt.datetime, dt.datetime]:
+        """The instants `[start, end)` of the calendar in this zone: local 0002-01-01 to 9999-01-01."""
+        return self._local_midnight(CALENDAR_START), self._local_midnight(CALENDAR_END)
+
+    @cached_property
+    def ordinals(self) -> tuple[int, int]:
+        """The half-open run of ordinals whose partitions lie wholly inside the calendar."""
+        first, end = self.calendar
+        lo = self.ordinal_at(first)
+        if self.start(lo) < first:
+            lo += 1
+        return lo, self.ordinal_at(end)
 
     # -- ordinals <-> instants ------------------------------------------------------------------
     def start(self, ordinal: int) -> dt.datetime:
@@ -171,7 +212,8 @@ class TimeGrid:
 
 def format_local_minute(local: dt.datetime) -> str:
     """`2026-01-15T03:00+09:00`: local wall time to the minute with its UTC offset."""
-    return f"{local:%Y-%m-%dT%H:%M}{offset_text(local.utcoffset())}"
+    # isoformat, not %Y: strftime writes year 2 as "2" on glibc.
+    return f"{local.date().isoformat()}T{local:%H:%M}{offset_text(local.utcoffset())}"
 
 
 def offset_text(offset: dt.timedelta | None) -> str:

@@ -75,6 +75,7 @@ class Session:
                 "[project] models at the folder that holds them"
             )
         models = select_models(self.graph, names)
+        _check_not_empty(models, start=start, end=end)
         several = len(models) > 1
         chosen: list[Selected] = []
         for model in models:
@@ -93,6 +94,18 @@ class Session:
             reasons = "; ".join(f"{c.model.name}: {c.note}" for c in chosen)
             raise PartitionKeyError(f"nothing selected in any model ({reasons})")
         return chosen
+
+
+def _check_not_empty(models: Sequence[Model], **flags: str | None) -> None:
+    """`--start ""` (an unset shell variable) never means "from the model's start": that would rebuild
+    everything."""
+    for flag, value in flags.items():
+        if value is not None and not value.strip():
+            wanted = models[0].partitioning.key_hint() if len(models) == 1 else "a partition key"
+            raise PartitionKeyError(
+                f"--{flag} is empty (an unset shell variable?); give {wanted}, "
+                f"or leave --{flag} out for the model's {flag}"
+            )
 
 
 def bounds_of(selection: Selection | None) -> Run:

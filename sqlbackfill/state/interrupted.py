@@ -15,7 +15,8 @@ from sqlglot import exp
 from sqlbackfill.engines import EngineAdapter, Statement
 from sqlbackfill.state import tables
 from sqlbackfill.state.rows import instant, integer, text
-from sqlbackfill.state.store import PartitionStatus, utc_now
+from sqlbackfill.state.status import PartitionStatus
+from sqlbackfill.state.store import utc_now
 from sqlbackfill.state.tables import PARTITIONS, RUNS
 
 RUNNING, INTERRUPTED = "running", "interrupted"

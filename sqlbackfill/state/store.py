@@ -10,61 +10,17 @@ import datetime as dt
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
-from enum import StrEnum
-from typing import Any, NamedTuple
+from typing import Any
 
 from sqlglot import exp
 
 from sqlbackfill.engines import BoundQuery, EngineAdapter, Statement
 from sqlbackfill.state import tables
+from sqlbackfill.state.status import PartitionRecord, PartitionStatus
 from sqlbackfill.state.tables import PARTITION_COLUMNS, PARTITIONS, RUN_COLUMNS, RUNS
 
 KEYS = "sqlbackfill_keys"  # the parameter(s) holding a set of partition keys
 _TABLES = {PARTITIONS: PARTITION_COLUMNS, RUNS: RUN_COLUMNS}
-
-
-class PartitionStatus(StrEnum):
-    """A partition's health, as `status` reports it."""
-
-    MATERIALIZED = "materialized"
-    MISSING = "missing"
-    FAILED = "failed"
-    STALE = "stale"
-    RUNNING = "running"
-    WAITING = "waiting"  # missing or stale, and an upstream partition it reads is not materialized
-
-
-class PartitionRecord(NamedTuple):
-    """One row of `sqlbackfill.partitions`."""
-
-    key: str
-    status: str
-    rows: int | None
-    fingerprint: str | None
-    run_id: str | None
-    error: str | None
-    updated_at: dt.datetime | None
-
-
-def status_of(record: PartitionRecord | None, fingerprint: str) -> PartitionStatus:
-    """Missing without a row; failed as recorded; stale when built by other model SQL or marked stale
-    because an upstream partition it reads was rebuilt since. A status sqlbackfill never writes (a
-    hand-edited row, NULL) is missing: unknown is never materialized."""
-    if record is None:
-        return PartitionStatus.MISSING
-    recorded = record.status
-    if recorded == PartitionStatus.MATERIALIZED:
-        return PartitionStatus.MATERIALIZED if record.fingerprint == fingerprint else PartitionStatus.STALE
-    if recorded == PartitionStatus.FAILED:
-        return PartitionStatus.FAILED
-    if recorded == PartitionStatus.STALE:
-        return PartitionStatus.STALE
-    return PartitionStatus.MISSING
-
-
-def statuses_of(records: dict[str, PartitionRecord], fingerprint: str) -> dict[str, PartitionStatus]:
-    """Each recorded partition's status by key (a key absent is missing)."""
-    return {key: status_of(record, fingerprint) for key, record in records.items()}
 
 
 @dataclass(frozen=True)

@@ -459,10 +459,9 @@ CASES = [
     case(
         "target-path-is-a-folder",
         ["run"],
-        "cannot open",
-        "/models",
-        "Is a directory",
-        "check the target's path",
+        "sqlbackfill.toml: [targets.local] path",
+        "/models is a folder",
+        "name a database file in it",
         setup=config(DEMO_TOML + 'path = "models"\n'),
     ),
     case(
@@ -1179,6 +1178,373 @@ CASES += [
         ),
     ),
 ]
+
+
+# === Input hardening (issue 13, "one clear line, never a traceback") ======================================
+# Each case exits 2 with one `error:` line naming the input and the fix, and changes nothing: neither the
+# warehouse's tables nor any file or folder of the project (`test_input_hardening` compares them all).
+DEEP_SUBQUERIES = "SELECT date FROM " + "(SELECT date FROM " * 500 + "raw_sales" + ") AS s" * 500 + "\n"
+TIME_HEADER = "-- partition_by: date\n-- start: 2026-01-01\n-- end: 2026-01-31\n"
+
+
+def make_folder(path: str) -> Callable[[Path], None]:
+    return lambda root: (root / path).mkdir(parents=True)
+
+
+def make_symlink(path: str, target: str) -> Callable[[Path], None]:
+    return lambda root: (root / path).symlink_to(target)
+
+
+def make_fifo(path: str) -> Callable[[Path], None]:
+    return lambda root: os.mkfifo(root / path)
+
+
+def remove(path: str) -> Callable[[Path], None]:
+    return lambda root: (root / path).unlink()
+
+
+def reencode(path: str, encoding: str) -> Callable[[Path], None]:
+    def apply(root: Path) -> None:
+        file = root / path
+        file.write_bytes(file.read_text(encoding="utf-8").encode(encoding))
+
+    return apply
+
+
+def zone(name: str) -> Callable[[Path], None]:
+    return edit(MODEL, "-- timezone: Asia/Tokyo", f"-- timezone: {name}")
+
+
+def target_path(path: str) -> Callable[[Path], None]:
+    return config(DEMO_TOML + f"path = {path!r}\n".replace("'", '"'))
+
+
+INPUT_CASES = [
+    # keys at the calendar's edges (the valid ones, which clip, are in test_calendar_edges_clip_with_a_note)
+    case(
+        "start-beyond-the-calendar",
+        ["run", UPSTREAM, "--start", "9999-12-31"],
+        f"model {UPSTREAM}: nothing selected by --start 9999-12-31 --end (model end)",
+        "the model's partitions are 2026-01-01 … 2026-01-31",
+    ),
+    case(
+        "start-beyond-the-calendar-in-every-model",
+        ["run", "--start", "9999"],
+        "nothing selected in any model",
+        "--start 9999",
+    ),
+    case(
+        "end-before-the-calendar-as-an-hour",
+        ["status", UPSTREAM, "--end", "0001-01-01T00:00+14:00"],
+        "nothing selected by --start (model start) --end 0001-01-01T00:00+14:00",
+    ),
+    case(
+        "partition-beyond-the-calendar",
+        ["compile", UPSTREAM, "--partition", "9999-12-31T23:00-12:00"],
+        "nothing selected by --start 9999-12-31T23:00-12:00",
+    ),
+    case(
+        "header-end-before-the-calendar",
+        ["run"],
+        f"{MODEL}:7:",
+        "end: 0001-01-01 is before 0002-01-01, where sqlbackfill's calendar begins",
+        "use a later end",
+        setup=edit(MODEL, "-- end: 2026-01-31", "-- end: 0001-01-01"),
+    ),
+    case(
+        "header-start-beyond-the-calendar",
+        ["ls"],
+        f"{MODEL}:6:",
+        "start: 9999-12-31 is after end: 2026-01-31",
+        setup=edit(MODEL, "-- start: 2026-01-01", "-- start: 9999-12-31"),
+    ),
+    # SQL nested too deeply for sqlglot
+    case(
+        "sql-500-nested-subqueries",
+        ["run"],
+        "models/deep.sql:4:",
+        "the SELECT nests too deeply for sqlglot (500 levels of parentheses, subqueries or CASE)",
+        "move nested subqueries into CTEs",
+        setup=write("models/deep.sql", TIME_HEADER + DEEP_SUBQUERIES),
+    ),
+    case(
+        "sql-2000-nested-parentheses",
+        ["status"],
+        f"{MODEL}:10:",
+        "nests too deeply for sqlglot (2000 levels",
+        setup=edit(MODEL, "    date,\n", "    " + "(" * 2000 + "date" + ")" * 2000 + " AS date,\n"),
+    ),
+    # entries under models/ that are not model files
+    case(
+        "model-path-is-a-folder",
+        ["run"],
+        "models/extra.sql: is a folder, not a model file",
+        "rename it (every name ending in .sql is read as a model)",
+        setup=make_folder("models/extra.sql"),
+    ),
+    case(
+        "model-dangling-symlink",
+        ["ls"],
+        "models/.#daily.sql: is a symlink to root@host.99:1700000000, which does not exist",
+        "fix the link or remove it",
+        setup=make_symlink("models/.#daily.sql", "root@host.99:1700000000"),
+    ),
+    case(
+        "model-symlink-loop",
+        ["status"],
+        "models/loop.sql: is a symlink that loops back on itself",
+        setup=make_symlink("models/loop.sql", "loop.sql"),
+    ),
+    case(
+        "model-named-pipe",
+        ["run"],
+        "models/stream.sql: is not a regular file (a pipe, socket or device)",
+        setup=make_fifo("models/stream.sql"),
+    ),
+    case(
+        "model-utf16",
+        ["run"],
+        f"{MODEL}: is not UTF-8 text (a UTF-16 byte order mark opens it)",
+        "save it as UTF-8",
+        setup=reencode(MODEL, "utf-16"),
+    ),
+    # user text that reaches sqlglot's tokenizer
+    case(
+        "header-name-with-an-unclosed-quote",
+        ["run"],
+        f"{MODEL}:2:",
+        f"name '{UPSTREAM}\"' has an unclosed quote or comment",
+        "close it",
+        setup=edit(MODEL, f"-- name: {UPSTREAM}", f'-- name: {UPSTREAM}"'),
+    ),
+    case(
+        "header-name-is-a-parameter",
+        ["run"],
+        f"{MODEL}:2:",
+        "name '?' is not a table name",
+        setup=edit(MODEL, f"-- name: {UPSTREAM}", "-- name: ?"),
+    ),
+    # empty flags: an unset shell variable is never "the default"
+    case(
+        "start-empty",
+        ["run", "--start", ""],
+        "--start is empty (an unset shell variable?)",
+        "leave --start out",
+    ),
+    case(
+        "end-blank",
+        ["status", UPSTREAM, "--end", "  "],
+        "--end is empty",
+        "give a day key like 2026-01-15, or leave --end out for the model's end",
+    ),
+    case("partition-empty", ["compile", UPSTREAM, "--partition", ""], "--partition is empty", "leave it out"),
+    case(
+        "start-empty-on-a-values-model",
+        ["run", "regions", "--start", ""],
+        "--start is empty",
+        "give one of its values (us, jp)",
+        setup=values_model("us, jp"),
+    ),
+    case("project-empty", ["status", "--project", ""], "--project is empty", "leave --project out"),
+    case("target-empty", ["run", "--target", ""], "--target is empty", "name a target (local)"),
+    # byte order marks and encodings of the settings file
+    case(
+        "toml-utf16",
+        ["run"],
+        "sqlbackfill.toml: is not UTF-8 text (a UTF-16 byte order mark opens it)",
+        setup=reencode("sqlbackfill.toml", "utf-16"),
+    ),
+    # output columns of one name
+    case(
+        "sql-column-twice-in-the-output",
+        ["run"],
+        f"{MODEL}:20:",
+        "column 'price' is in the SELECT's output twice (first on line 19)",
+        "alias one of them (… AS price_2)",
+        setup=edit(MODEL, "    price,\n", "    price,\n    price,\n"),
+    ),
+    case(
+        "sql-column-twice-behind-a-star",
+        ["run", "starry"],
+        "models/starry.sql:4:",
+        "the SELECT's output has two columns named 'date'",
+        "alias one of them (… AS date_2)",
+        setup=write("models/starry.sql", TIME_HEADER + "SELECT *, date FROM raw_sales\n"),
+    ),
+    # time zones that are not one place on every machine
+    case(
+        "timezone-localtime",
+        ["run"],
+        f"{MODEL}:5:",
+        "timezone 'localtime' is this machine's own zone",
+        setup=zone("localtime"),
+    ),
+    case(
+        "timezone-etc-localtime",
+        ["ls"],
+        f"{MODEL}:5:",
+        "timezone '/etc/localtime' is this machine's own",
+        setup=zone("/etc/localtime"),
+    ),
+    case(
+        "timezone-posixrules",
+        ["run"],
+        f"{MODEL}:5:",
+        "timezone 'posixrules' is this machine's own zone",
+        setup=zone("posixrules"),
+    ),
+    case(
+        "timezone-factory",
+        ["status"],
+        f"{MODEL}:5:",
+        "timezone 'Factory' is the placeholder",
+        setup=zone("Factory"),
+    ),
+    case(
+        "timezone-posix-copy",
+        ["run"],
+        f"{MODEL}:5:",
+        "timezone 'posix/Asia/Tokyo' is a copy of Asia/Tokyo",
+        "write Asia/Tokyo",
+        setup=zone("posix/Asia/Tokyo"),
+    ),
+    case(
+        "timezone-right-leap-seconds",
+        ["run"],
+        f"{MODEL}:5:",
+        "timezone 'right/Asia/Tokyo' counts leap seconds",
+        "write Asia/Tokyo",
+        setup=zone("right/Asia/Tokyo"),
+    ),
+    # target paths that cannot be the warehouse: nothing is created for them
+    *[
+        case(
+            f"target-path-in-a-missing-folder-{command[0]}",
+            command,
+            "sqlbackfill.toml: [targets.local] path",
+            "/nowhere/w.duckdb: the folder",
+            "does not exist; create it or fix the path",
+            setup=target_path("nowhere/w.duckdb"),
+        )
+        for command in (["run"], ["status"], ["compile", UPSTREAM], ["load-demo"])
+    ],
+    *[
+        case(
+            f"target-path-memory-{command[0]}",
+            command,
+            "path ':memory:' is DuckDB's in-memory database, gone when the command ends",
+            "give a database file such as warehouse.duckdb",
+            setup=target_path(":memory:"),
+        )
+        for command in (["run"], ["load-demo"])
+    ],
+    case(
+        "target-path-a-csv",
+        ["load-demo"],
+        "/data/sales.csv is not a DuckDB database file",
+        "point path at a DuckDB database",
+        setup=target_path("data/sales.csv"),
+    ),
+    case(
+        "target-path-an-empty-file",
+        ["status"],
+        "/empty.duckdb is an empty file",
+        setup=[write("empty.duckdb", b""), target_path("empty.duckdb")],
+    ),
+    case(
+        "target-path-a-folder-compile",
+        ["compile", UPSTREAM],
+        "/data is a folder",
+        "name a database file in it",
+        setup=target_path("data"),
+    ),
+    # the settings file itself
+    case(
+        "toml-is-a-folder",
+        ["run"],
+        "sqlbackfill.toml: is a folder, not the project's settings file",
+        "remove or rename it",
+        setup=[remove("sqlbackfill.toml"), make_folder("sqlbackfill.toml")],
+    ),
+    case(
+        "toml-dangling-symlink",
+        ["ls"],
+        "sqlbackfill.toml: is a symlink to ../shared.toml, which does not exist",
+        setup=[remove("sqlbackfill.toml"), make_symlink("sqlbackfill.toml", "../shared.toml")],
+    ),
+]
+
+
+def files_of(root: Path) -> dict[str, tuple[str, int, int]]:
+    """Every path under the project (symlinks not followed): its kind, size and modification time."""
+    found = {}
+    for path in [root, *root.rglob("*")]:
+        info = path.lstat()
+        kind = "link" if path.is_symlink() else "dir" if path.is_dir() else "file"
+        found[str(path.relative_to(root))] = (kind, info.st_size if kind == "file" else 0, info.st_mtime_ns)
+    return found
+
+
+@pytest.mark.parametrize("bad", INPUT_CASES)
+def test_input_hardening(
+    bad: Case, project: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    monkeypatch.setenv(PASSWORD_ENV, SECRET)
+    for step in bad.setup:
+        step(project)
+    before, files = snapshot(project), files_of(project.parent)
+    result = invoke(*command_line(project, bad.argv))
+    assert "Traceback" not in result.output
+    assert_usage_error(result, *bad.fragments)
+    assert result.stdout == ""
+    assert files_of(project.parent) == files  # nothing created, written or touched, the warehouse included
+    assert snapshot(project) == before
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        pytest.param(["status", "--end", "9999-12-31"], id="status-end-9999"),
+        pytest.param(["status", UPSTREAM, "--start", "0001-01-01", "--end", "9999"], id="status-both"),
+        pytest.param(["run", "--dry-run", "--start", "0001", "--end", "9999-12"], id="dry-run"),
+        pytest.param(["run", "--dry-run", "--end", "9999-12-31T23:00-12:00"], id="dry-run-hour-shape"),
+    ],
+)
+def test_calendar_edges_clip_with_a_note(argv: list[str], project: Path) -> None:
+    """`--end 9999-12-31` means "to the end", `--start 0001-01-01` "from the start": the model's range, said once."""
+    before, files = snapshot(project), files_of(project.parent)
+    result = invoke(*command_line(project, argv))
+    assert result.exit_code == 0, result.output
+    assert "error:" not in result.stderr and "Traceback" not in result.output
+    note = "selection clipped to the model's range 2026-01-01 … 2026-01-31"
+    assert result.stderr.count(note) == (1 if UPSTREAM in argv else 2)  # the two daily models
+    assert files_of(project.parent) == files and snapshot(project) == before
+
+
+def test_compile_over_the_calendar_s_edges_is_the_model_s_range(project: Path) -> None:
+    argv = ["compile", UPSTREAM, "--start", "0001-01-01T00:00+14:00", "--end", "9999-12-31"]
+    result = invoke(*command_line(project, argv))
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith(f"-- {UPSTREAM}: per_partition, 31 partitions in 31 steps")
+
+
+def test_a_header_end_of_9999_runs_to_the_last_complete_day_with_a_note(project: Path) -> None:
+    edit(MODEL, "-- end: 2026-01-31", "-- end: 9999-12-31")(project)
+    result = invoke(*command_line(project, ["status", UPSTREAM, "--format", "json"]))
+    assert result.exit_code == 0, result.output
+    assert (
+        result.stderr.count("end 9999-12-31 has not ended yet; stopping at the last complete partition") == 1
+    )
+
+
+def test_byte_order_marks_are_accepted(project: Path) -> None:
+    for path in ("sqlbackfill.toml", MODEL):
+        file = project / path
+        file.write_bytes(b"\xef\xbb\xbf" + file.read_bytes())
+    result = invoke(*command_line(project, ["ls"]))
+    assert result.exit_code == 0, result.output
+    assert UPSTREAM in result.stdout and "day in Asia/Tokyo" in result.stdout
 
 
 def command_line(root: Path, argv: Sequence[str]) -> list[str]:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from sqlbackfill.compiling import END, START, compile_model
-from sqlbackfill.engines import TemporalKind
+from sqlbackfill.config import Target
+from sqlbackfill.engines import TemporalKind, adapter_for
 from sqlbackfill.engines.duckdb import DuckDBAdapter
 from sqlbackfill.errors import ModelError, SchemaMismatchError
 from sqlbackfill.model import Model
@@ -214,3 +217,77 @@ def test_model_error_is_raised_before_anything_is_created(adapter: DuckDBAdapter
     with pytest.raises(ModelError):
         compile_model(model, adapter, first(model))
     assert adapter.table_columns(adapter.normalize_table(make_model(model_text()).table)) is None
+
+
+# --- output columns of one name, hidden from loading's own check -------------------------------------------
+@pytest.mark.parametrize(
+    ("sql", "message"),
+    [
+        pytest.param(
+            "SELECT *, d FROM t", "two columns named 'd'; alias one of them (… AS d_2)", id="star-and-name"
+        ),
+        pytest.param("SELECT t.*, u.* FROM t JOIN u ON t.x = u.x", "two columns named 'x'", id="two-stars"),
+        pytest.param(
+            'SELECT *, x AS "D" FROM t', "two columns named 'd' and 'D' (case does not count)", id="case"
+        ),
+        pytest.param(
+            "SELECT d, count(*), count(*) FROM t GROUP BY d",
+            "two columns named 'count_star()'; alias one of them (… AS a_name)",
+            id="unnamed-expressions",
+        ),
+        pytest.param(
+            "SELECT *, x FROM t WHERE d >= @start AND d < @end UNION ALL SELECT d, x, x + 1 FROM t",
+            "two columns named 'x'",
+            id="set-operation-with-window",
+        ),
+    ],
+)
+def test_duplicate_columns_behind_a_star_are_a_model_error_on_duckdb(
+    adapter: DuckDBAdapter, sql: str, message: str
+) -> None:
+    """DuckDB renames a second `d` to `d_1` when the query is a subquery: the query's own output shows it."""
+    _setup(adapter, "CREATE TABLE t (d DATE, x INTEGER)", "CREATE TABLE u (x INTEGER, d DATE, y INTEGER)")
+    model = make_model(model_text(sql))
+    error = model_error(lambda: compile_model(model, adapter, first(model)))
+    assert (error.path, error.line) == ("models/m.sql", model.header.body_line)
+    assert message in error.detail
+    assert adapter.table_columns(adapter.normalize_table(model.table)) is None  # nothing created
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        pytest.param("SELECT * FROM t", id="star"),
+        pytest.param("SELECT t.*, u.y FROM t JOIN u ON t.x = u.x", id="star-and-a-column"),
+        pytest.param("SELECT d, count(*), sum(x) FROM t GROUP BY d", id="unnamed-but-different"),
+        pytest.param("SELECT *, x AS x_1 FROM t", id="a-name-duckdb-would-give"),
+    ],
+)
+def test_distinct_columns_behind_a_star_compile(adapter: DuckDBAdapter, sql: str) -> None:
+    _setup(adapter, "CREATE TABLE t (d DATE, x INTEGER)", "CREATE TABLE u (x INTEGER, d DATE, y INTEGER)")
+    model = make_model(model_text(sql))
+    compiled = compile_model(model, adapter, first(model))
+    names = [c.name.lower() for c in compiled.columns]
+    assert len(names) == len(set(names))
+
+
+def test_duplicate_columns_behind_a_star_are_a_model_error_on_postgres(
+    postgres_port: int, tmp_path: Path
+) -> None:
+    """PostgreSQL reports both `d` columns of `SELECT *, d` (it does not rename them)."""
+    from tests.behaviour.warehouses import PostgresWarehouse
+
+    warehouse = PostgresWarehouse(postgres_port)
+    try:
+        warehouse._execute("CREATE TABLE t (d DATE, x INTEGER)")
+        adapter = adapter_for(Target("pg", "postgres", {"url": warehouse.target()["url"]}, tmp_path))
+        adapter.connect()
+        try:
+            model = make_model(model_text("SELECT *, d FROM t"))
+            error = model_error(lambda: compile_model(model, adapter, first(model)))
+            assert "two columns named 'd'; alias one of them (… AS d_2)" in error.detail
+            assert adapter.table_columns(adapter.normalize_table(model.table)) is None
+        finally:
+            adapter.close()
+    finally:
+        warehouse.close()

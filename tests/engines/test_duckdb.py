@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import pty
 import subprocess
 import sys
 import threading
@@ -12,6 +14,7 @@ from pathlib import Path
 import pytest
 from sqlglot import exp
 
+import sqlbackfill
 from sqlbackfill.config import Target
 from sqlbackfill.engines import TemporalKind, adapter_for
 from sqlbackfill.engines.base import interrupt_open_connections
@@ -80,34 +83,22 @@ def test_connecting_after_the_other_process_ends(db_path: Path, holder: subproce
         adapter.close()
 
 
-@pytest.mark.parametrize(
-    ("name", "read_only", "detail"),
-    [
-        pytest.param("not_a_db.duckdb", False, "not a valid DuckDB database file", id="not-a-database"),
-        pytest.param("missing.duckdb", True, "does not exist", id="read-only-missing-file"),
-        pytest.param("clock/blocks.duckdb", False, "not a valid DuckDB database file", id="lock-in-the-path"),
-    ],
-)
-def test_a_file_that_cannot_be_opened_is_an_engine_error(
-    tmp_path: Path, name: str, read_only: bool, detail: str
-) -> None:
-    path = tmp_path / name
-    if not read_only:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text("these are not the bytes of a database\n")
-    adapter = DuckDBAdapter(duckdb_target(path), read_only=read_only)
+def test_a_missing_file_opened_read_only_is_an_engine_error(tmp_path: Path) -> None:
+    path = tmp_path / "missing.duckdb"
+    adapter = DuckDBAdapter(duckdb_target(path), read_only=True)
     with pytest.raises(EngineError) as caught:
         adapter.connect()
     assert not isinstance(caught.value, WarehouseLockedError)
     assert caught.value.exit_code == 2
     message = str(caught.value)
     assert message.startswith(f"cannot open {path}: ")
-    assert detail in message
+    assert "does not exist" in message
     assert message.endswith("; check the target's path")
+    assert not path.exists()
 
 
-def test_connect_creates_the_folder_and_exists_follows_the_file(tmp_path: Path) -> None:
-    path = tmp_path / "nested" / "dir" / "warehouse.duckdb"
+def test_connect_creates_a_new_file_in_an_existing_folder_and_exists_follows_it(tmp_path: Path) -> None:
+    path = tmp_path / "warehouse.duckdb"
     adapter = DuckDBAdapter(duckdb_target(path))
     assert not adapter.exists
     assert adapter.description == f"duckdb {path}"
@@ -118,6 +109,73 @@ def test_connect_creates_the_folder_and_exists_follows_the_file(tmp_path: Path) 
     finally:
         adapter.close()
         adapter.close()  # idempotent
+
+
+# -- paths that cannot be a warehouse: refused before anything touches the disk ---------------------------
+def files_under(folder: Path) -> dict[str, tuple[int, int]]:
+    """Every path under `folder` with its size and modification time."""
+    return {str(p.relative_to(folder)): (p.lstat().st_size, p.lstat().st_mtime_ns) for p in folder.rglob("*")}
+
+
+BAD_PATHS = [
+    pytest.param(
+        ":memory:",
+        None,
+        "path ':memory:' is DuckDB's in-memory database, gone when the command ends; give a "
+        "database file such as warehouse.duckdb",
+        id="memory",
+    ),
+    pytest.param(":memory:x", None, "path ':memory:x' is DuckDB's in-memory database", id="named-memory"),
+    pytest.param(
+        "nested/dir/w.duckdb",
+        None,
+        "path {root}/nested/dir/w.duckdb: the folder {root}/nested/dir does not "
+        "exist; create it or fix the path",
+        id="missing-folder",
+    ),
+    pytest.param(
+        "data",
+        "folder",
+        "path {root}/data is a folder; name a database file in it, e.g. {root}/data/warehouse.duckdb",
+        id="folder",
+    ),
+    pytest.param(
+        "data/sales.csv",
+        "date,qty\n2026-01-01,3\n",
+        "path {root}/data/sales.csv is not a DuckDB database file; "
+        "point path at a DuckDB database (a new name creates one)",
+        id="csv",
+    ),
+    pytest.param(
+        "clock/blocks.duckdb",
+        "these are not the bytes of a database\n",
+        "is not a DuckDB database file",
+        id="text-with-lock-in-the-path",
+    ),
+    pytest.param(
+        "empty.duckdb", "", "path {root}/empty.duckdb is an empty file; point path at", id="empty-file"
+    ),
+]
+
+
+@pytest.mark.parametrize("read_only", [pytest.param(False, id="write"), pytest.param(True, id="read-only")])
+@pytest.mark.parametrize(("path", "content", "message"), BAD_PATHS)
+def test_a_path_that_cannot_be_a_warehouse_is_refused_and_nothing_is_created(
+    tmp_path: Path, path: str, content: str | None, message: str, read_only: bool
+) -> None:
+    root = tmp_path / "project"
+    (root / "data").mkdir(parents=True)
+    if content is not None and content != "folder":
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        (root / path).write_text(content)
+    before = files_under(tmp_path)
+    adapter = DuckDBAdapter(Target("local", "duckdb", {"path": path}, root), read_only=read_only)
+    for attempt in (adapter.connect, lambda: adapter.exists):
+        with pytest.raises(ConfigError) as caught:
+            attempt()
+        assert str(caught.value).startswith("sqlbackfill.toml: [targets.local] path ")
+        assert message.format(root=root) in str(caught.value)
+    assert files_under(tmp_path) == before
 
 
 def test_a_relative_path_is_relative_to_the_project(tmp_path: Path) -> None:
@@ -136,6 +194,73 @@ def test_registry_picks_duckdb_and_rejects_unknown_types(tmp_path: Path) -> None
         match=r"\[targets\.prod\] has unknown type 'oracle' \(known: duckdb, postgres, snowflake\)",
     ):
         adapter_for(unknown)
+
+
+# -- DuckDB's progress bar ------------------------------------------------------------------------------
+# DuckDB draws a progress bar on stdout when it thinks the session is interactive (`python -c`, a REPL,
+# a notebook): sqlbackfill turns it off unless its own output is a terminal. Every connection here starts
+# with `progress_bar_time = 0` (which also switches the bar on), so DuckDB draws it at once.
+PROGRESS_SCRIPT = """
+import os, sys
+from pathlib import Path
+import duckdb
+from sqlbackfill.config import Target
+from sqlbackfill.engines.duckdb import DuckDBAdapter
+opened = duckdb.connect
+def connect_drawing_at_once(*args, **kwargs):
+    con = opened(*args, **kwargs)
+    con.execute("SET progress_bar_time = 0")
+    return con
+duckdb.connect = connect_drawing_at_once
+if sys.argv[1] == "adapter":
+    adapter = DuckDBAdapter(Target("local", "duckdb", {"path": sys.argv[2]}, Path(sys.argv[2]).parent))
+    adapter.connect()
+    con = adapter.con
+else:
+    con = duckdb.connect(sys.argv[2])  # DuckDB on its own, for comparison
+print("setting", con.execute("SELECT current_setting('enable_progress_bar')").fetchall()[0][0], file=sys.stderr)
+sys.stdout.flush()
+os.write(1, b"<query>")
+con.execute("SELECT count(*) FROM range(60000000) t(x) WHERE x % 7 = 3").fetchall()
+os.write(1, b"</query>")
+"""
+
+
+def run_progress_script(who: str, db: Path, stdout: int) -> subprocess.CompletedProcess[bytes]:
+    env = {**os.environ, "PYTHONPATH": str(Path(sqlbackfill.__file__).parent.parent)}
+    return subprocess.run(
+        [sys.executable, "-c", PROGRESS_SCRIPT, who, str(db)],
+        stdout=stdout,
+        stderr=subprocess.PIPE,
+        env=env,
+        timeout=120,
+    )
+
+
+def while_the_query_runs(output: bytes) -> bytes:
+    return output.split(b"<query>", 1)[1].split(b"</query>", 1)[0]
+
+
+def test_no_progress_bar_is_drawn_into_a_pipe(tmp_path: Path) -> None:
+    alone = run_progress_script("duckdb", tmp_path / "alone.duckdb", subprocess.PIPE)
+    assert alone.returncode == 0, alone.stderr
+    assert b"setting True" in alone.stderr
+    assert b"100%" in while_the_query_runs(alone.stdout)  # what a log would have caught
+    ours = run_progress_script("adapter", tmp_path / "ours.duckdb", subprocess.PIPE)
+    assert ours.returncode == 0, ours.stderr
+    assert b"setting False" in ours.stderr
+    assert while_the_query_runs(ours.stdout) == b""
+
+
+def test_the_progress_bar_is_left_to_duckdb_on_a_terminal(tmp_path: Path) -> None:
+    leader, follower = pty.openpty()
+    try:
+        ours = run_progress_script("adapter", tmp_path / "ours.duckdb", follower)
+    finally:
+        os.close(follower)
+        os.close(leader)
+    assert ours.returncode == 0, ours.stderr
+    assert b"setting True" in ours.stderr
 
 
 # -- statement errors ---------------------------------------------------------------------------------

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -276,6 +280,135 @@ def test_utf8_text_with_non_ascii_loads(models_dir: Path) -> None:
     )
     (model,) = load(models_dir)
     assert model.query.output_columns == ("d", "label")
+
+
+# --- entries that are not model files: one ModelError naming the entry and the fix ---------------------------
+def as_unprivileged_process(code: str) -> subprocess.CompletedProcess[str]:
+    """`python -c code` in a real process that file permissions apply to: as root, one without the
+    capabilities that let root read anything (setpriv), so an unreadable file really is unreadable."""
+    prefix: list[str] = []
+    if os.geteuid() == 0:
+        setpriv = shutil.which("setpriv")
+        assert setpriv, "running as root: setpriv (util-linux) drops the capabilities that bypass permissions"
+        prefix = [setpriv, "--bounding-set=-dac_override,-dac_read_search", "--"]
+    env = {**os.environ, "PYTHONPATH": str(Path(sqlbackfill.__file__).parent.parent)}
+    return subprocess.run(
+        [*prefix, sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60
+    )
+
+
+LOAD_AND_PRINT_THE_ERROR = """
+import datetime as dt, sys
+from pathlib import Path
+from sqlbackfill.errors import SqlbackfillError
+from sqlbackfill.model import load_models
+try:
+    load_models(Path(sys.argv[1]), "duckdb", dt.datetime(2026, 11, 23, tzinfo=dt.UTC))
+except SqlbackfillError as error:
+    print(type(error).__name__, error)
+"""
+
+
+def test_a_folder_named_like_a_model_fails(models_dir: Path) -> None:
+    write(models_dir, "daily.sql/inner.sql", model_text())
+    error = model_error(lambda: load(models_dir))
+    assert str(error) == (
+        "models/daily.sql: is a folder, not a model file; rename it (every name ending in .sql is read as a model)"
+    )
+
+
+def test_a_symlinked_folder_named_like_a_model_fails(models_dir: Path, tmp_path: Path) -> None:
+    write(tmp_path, "elsewhere/inner.sql", model_text())
+    (models_dir / "shared.sql").symlink_to(tmp_path / "elsewhere")
+    error = model_error(lambda: load(models_dir))
+    assert error.path == "models/shared.sql" and "is a folder" in str(error)
+
+
+def test_a_dangling_symlink_fails_naming_its_target(models_dir: Path) -> None:
+    write(models_dir, "real.sql", model_text())
+    (models_dir / ".#real.sql").symlink_to("root@host.1234:1700000000")  # an editor's lock file
+    error = model_error(lambda: load(models_dir))
+    assert str(error) == (
+        "models/.#real.sql: is a symlink to root@host.1234:1700000000, which does not exist; "
+        "fix the link or remove it"
+    )
+
+
+@pytest.mark.parametrize("loop", [["a.sql"], ["a.sql", "b.sql"]], ids=["self", "two-links"])
+def test_a_symlink_loop_fails(models_dir: Path, loop: list[str]) -> None:
+    for name, target in zip(loop, [*loop[1:], loop[0]], strict=True):
+        (models_dir / name).symlink_to(target)
+    error = model_error(lambda: load(models_dir))
+    assert error.path == "models/a.sql"
+    assert "is a symlink that loops back on itself; fix the link or remove it" in str(error)
+
+
+def test_a_symlink_to_a_model_file_loads(models_dir: Path, tmp_path: Path) -> None:
+    target = write(tmp_path, "shared/orders.sql", model_text())
+    (models_dir / "orders.sql").symlink_to(target)
+    assert names(load(models_dir)) == ["orders"]
+
+
+def test_symlinked_folders_are_not_entered(models_dir: Path) -> None:
+    write(models_dir, "sub/a.sql", model_text())
+    (models_dir / "sub" / "up").symlink_to(models_dir)  # a folder loop: never followed
+    assert names(load(models_dir)) == ["a"]
+
+
+def test_a_named_pipe_fails_without_blocking(models_dir: Path) -> None:
+    os.mkfifo(models_dir / "stream.sql")  # reading it would wait for a writer forever
+    error = model_error(lambda: load(models_dir))
+    assert (
+        str(error)
+        == "models/stream.sql: is not a regular file (a pipe, socket or device); a model is a text file"
+    )
+
+
+def test_an_unreadable_model_file_fails(models_dir: Path) -> None:
+    path = write(models_dir, "secret.sql", model_text())
+    path.chmod(0)
+    result = as_unprivileged_process(LOAD_AND_PRINT_THE_ERROR.replace("sys.argv[1]", repr(str(models_dir))))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == (
+        f"ModelError {models_dir.name}/secret.sql: cannot be read (Permission denied); make it readable (chmod a+r)"
+    )
+
+
+def test_an_unreadable_folder_of_models_fails_instead_of_being_skipped(models_dir: Path) -> None:
+    write(models_dir, "a.sql", model_text())
+    write(models_dir, "locked/b.sql", model_text())
+    (models_dir / "locked").chmod(0)
+    try:
+        result = as_unprivileged_process(
+            LOAD_AND_PRINT_THE_ERROR.replace("sys.argv[1]", repr(str(models_dir)))
+        )
+    finally:
+        (models_dir / "locked").chmod(0o755)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == (
+        "ConfigError models/locked: cannot list this folder of models (Permission denied); make it readable "
+        "or move it out of the models folder"
+    )
+
+
+def test_a_utf8_byte_order_mark_is_accepted(models_dir: Path) -> None:
+    (models_dir / "bom.sql").write_bytes(
+        b"\xef\xbb\xbf" + model_text(name="with_bom", grain="month").encode()
+    )
+    (model,) = load(models_dir)
+    assert (model.name, model.partitioning.label, model.header.line("grain")) == (
+        "with_bom",
+        "month in UTC",
+        4,
+    )
+
+
+def test_not_utf8_names_the_line_and_the_byte(models_dir: Path) -> None:
+    (models_dir / "latin1.sql").write_bytes(
+        b"-- partition_by: d\n-- start: 2026-01-01\nSELECT 'caf\xe9' AS d\n"
+    )
+    error = model_error(lambda: load(models_dir))
+    assert str(error) == "models/latin1.sql:3: is not UTF-8 text (byte 0xe9); save it as UTF-8"
 
 
 # --- select_models ------------------------------------------------------------------------------------------

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import sys
+from collections.abc import Callable
 
 import pytest
+from sqlglot import exp
 
+from sqlbackfill.errors import ModelError
 from sqlbackfill.model import BackfillPolicy, Model
 from sqlbackfill.partitions import TimePartitioning, ValuePartitioning
 from tests.model.helpers import NOW, make_model, model_error, model_text
@@ -111,6 +115,38 @@ def test_the_state_schema_is_reserved(name: str) -> None:
 def test_names_that_only_look_like_the_state_schema_are_fine(name: str) -> None:
     model = make_model(f"-- partition_by: d\n-- start: 2026-01-01\n-- name: {name}\nSELECT d FROM t")
     assert model.name == name
+
+
+@pytest.mark.parametrize("dialect", ["duckdb", "snowflake", "postgres", "bigquery", "tsql"])
+@pytest.mark.parametrize("name", ['a"b', '"daily', "'daily", "a'b", 'sales."daily', "daily/*", "/*x"])
+def test_a_name_with_an_unclosed_quote_fails_on_its_line(name: str, dialect: str) -> None:
+    error = model_error(
+        lambda: make_model(
+            f"-- partition_by: d\n-- start: 2026-01-01\n-- name: {name}\nSELECT d FROM t", dialect=dialect
+        )
+    )
+    assert error.line == 3
+    assert str(error).startswith(f"{PATH}:3: name '{name}' has an unclosed quote or comment; close it")
+
+
+def test_a_file_name_with_an_unclosed_quote_says_to_rename_the_file() -> None:
+    error = model_error(lambda: make_model(model_text(), stem='daily"'))
+    assert error.line == 1
+    assert "name 'daily\"' has an unclosed quote or comment (the file's name: rename the file" in str(error)
+
+
+@pytest.mark.parametrize("dialect", ["duckdb", "snowflake", "postgres"])
+@pytest.mark.parametrize("name", ["?", "$daily", "@daily", ":daily", "sales.$daily", "'daily'", "%(x)s"])
+def test_parameters_and_strings_are_not_table_names(name: str, dialect: str) -> None:
+    text = f"-- partition_by: d\n-- start: 2026-01-01\n-- name: {name}\nSELECT d FROM t"
+    try:
+        model = make_model(text, dialect=dialect)
+    except ModelError as error:
+        assert error.line == 3 and f"name '{name}' is not a table name" in str(error)
+        return
+    # what sqlglot does read as a name is one: a plain, quoted identifier, never a placeholder
+    assert all(isinstance(part, exp.Identifier) for part in model.table.args.values() if part is not None)
+    assert name not in ("?", "$daily", "@daily", ":daily", "sales.$daily")
 
 
 def test_bad_stem_fails_at_line_one() -> None:
@@ -293,6 +329,44 @@ def test_end_in_the_future_is_clipped_with_a_note() -> None:
     assert len(model.notes) == 1
     assert "2027-01-31" in model.notes[0]
     assert "last complete partition" in model.notes[0]
+
+
+@pytest.mark.parametrize("grain", ["hour", "day", "week", "month", "year"])
+@pytest.mark.parametrize("end", ["9999-12-31", "9999", "9999-12-31T23:00-12:00"])
+def test_end_9999_means_to_the_last_complete_partition(grain: str, end: str) -> None:
+    to_the_end = make_model(
+        model_text(grain=grain, start="2020-01-01", end=end, timezone="Pacific/Kiritimati")
+    )
+    open_ended = make_model(model_text(grain=grain, start="2020-01-01", timezone="Pacific/Kiritimati"))
+    assert to_the_end.bounds == open_ended.bounds
+    assert to_the_end.notes == (f"end {end} has not ended yet; stopping at the last complete partition",)
+
+
+def test_start_0001_starts_at_the_calendar_s_first_day_with_a_note() -> None:
+    model = make_model(model_text(start="0001-01-01", end="0002-01-03", timezone="Asia/Tokyo"))
+    assert keys(model) == ["0002-01-01", "0002-01-02", "0002-01-03"]
+    assert model.notes == (
+        "start 0001-01-01 is before 0002-01-01, where sqlbackfill's calendar begins; starting at 0002-01-01",
+    )
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "line", "message"),
+    [
+        pytest.param("2026-01-01", "0001-01-01", 3, "end: 0001-01-01 is before 0002-01-01", id="end-0001"),
+        pytest.param(
+            "9999-12-31", "2026-01-31", 2, "start: 9999-12-31 is after end: 2026-01-31", id="start-9999"
+        ),
+    ],
+)
+def test_keys_past_the_calendar_s_other_edge_fail_on_their_line(
+    start: str, end: str, line: int, message: str
+) -> None:
+    error = model_error(
+        lambda: make_model(f"-- partition_by: d\n-- start: {start}\n-- end: {end}\nSELECT d FROM t")
+    )
+    assert error.line == line
+    assert message in str(error)
 
 
 def test_start_in_the_future_gives_no_partitions_yet() -> None:
@@ -569,3 +643,63 @@ def test_fingerprint_identifier_case_on_snowflake() -> None:
     assert fingerprint(BASE, "snowflake") == fingerprint(
         BASE.replace("FROM sales", "FROM SALES"), "snowflake"
     )
+
+
+# --- nesting: what loads, later stages can render ------------------------------------------------------------
+NESTINGS = {
+    "subqueries": lambda n: "SELECT d FROM " + "(SELECT d FROM " * n + "t" + ") AS s" * n,
+    "parentheses": lambda n: "SELECT " + "(" * n + "d" + ")" * n + " AS d FROM t",
+    "function-calls": lambda n: "SELECT " + "coalesce(" * n + "d" + ", d)" * n + " AS d FROM t",
+    "case": lambda n: "SELECT " + "CASE WHEN x THEN " * n + "d" + " END" * n + " AS d FROM t",
+    "not": lambda n: "SELECT d FROM t WHERE " + "NOT " * n + "x",
+    "minus": lambda n: "SELECT d, " + "- " * n + "1 AS v FROM t",
+    "in-subqueries": lambda n: (
+        "SELECT d FROM t WHERE x IN " + "(SELECT x FROM u WHERE x IN " * n + "(1)" + ")" * n
+    ),
+}
+
+
+def loads(body: str) -> bool:
+    try:
+        make_model(model_text(body))
+    except ModelError as error:
+        assert "nests too deeply" in str(error), error
+        return False
+    return True
+
+
+def deepest_that_loads(nesting: Callable[[int], str]) -> int:
+    lo, hi = 1, 600
+    assert loads(nesting(lo)) and not loads(nesting(hi))
+    while lo + 1 < hi:
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if loads(nesting(mid)) else (lo, mid)
+    return lo
+
+
+def with_frames_in_use(frames: int, call: Callable[[], str]) -> str:
+    """`call()` from `frames` Python frames deeper than here, as from a deep CLI and compiler stack."""
+    return call() if frames <= 0 else with_frames_in_use(frames - 1, call)
+
+
+@pytest.mark.parametrize("nesting", NESTINGS.values(), ids=NESTINGS.keys())
+def test_the_deepest_model_that_loads_renders_for_every_engine(nesting: Callable[[int], str]) -> None:
+    """The compiler wraps the query (INSERT INTO … SELECT … FROM (query) WHERE …) and renders it in the
+    target's dialect under the interpreter's default recursion limit: loading refuses whatever would not fit
+    there, with 150 frames of command and compiler stack to spare."""
+    depth = deepest_that_loads(nesting)
+    assert depth >= 30  # moderately deep real queries load
+    model = make_model(model_text(nesting(depth)))
+    inner = model.query.ast.copy().subquery("_sqlbackfill_model")
+    wrapped = exp.insert(exp.select("*").from_(inner).where("d >= 1 AND d < 2"), "target")
+    assert sys.getrecursionlimit() == 1000
+    for dialect in ("duckdb", "postgres", "snowflake"):
+        assert with_frames_in_use(150, lambda d=dialect: wrapped.sql(dialect=d))  # type: ignore[misc]
+
+
+def test_a_query_too_deep_to_render_is_refused_at_load_naming_the_line() -> None:
+    body = "SELECT d FROM t\nUNION ALL\n" + NESTINGS["subqueries"](80)  # parses, but renders too deep
+    error = model_error(lambda: make_model(model_text(body)))
+    assert error.line == 5 and error.path == PATH
+    assert "the SELECT nests too deeply for sqlglot (80 levels" in str(error)
+    assert "move nested subqueries into CTEs" in str(error)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
+
 import pytest
 from sqlglot import exp
 
@@ -285,6 +288,57 @@ def test_empty_body_fails(text: str) -> None:
     assert "no SELECT after the header" in str(error)
 
 
+# --- nesting too deep for sqlglot: one ModelError naming the file and the deepest line ---------------------
+NESTINGS = {
+    "subqueries": lambda n: "SELECT d FROM " + "(SELECT d FROM " * n + "t" + ") AS s" * n,
+    "parentheses": lambda n: "SELECT " + "(" * n + "d" + ")" * n + " AS d FROM t",
+    "function-calls": lambda n: "SELECT " + "coalesce(" * n + "d" + ", d)" * n + " AS d FROM t",
+    "case": lambda n: "SELECT " + "CASE WHEN x THEN " * n + "d" + " END" * n + " AS d FROM t",
+    "in-subqueries": lambda n: (
+        "SELECT d FROM t WHERE x IN " + "(SELECT x FROM u WHERE x IN " * n + "(1)" + ")" * n
+    ),
+}
+
+
+@pytest.mark.parametrize("nesting", NESTINGS.values(), ids=NESTINGS.keys())
+def test_a_500_deep_query_is_a_model_error_naming_the_line(nesting: Callable[[int], str]) -> None:
+    body = "SELECT 1 AS e\nUNION ALL\n" + nesting(500).replace("SELECT d", "SELECT 1 AS e", 1)
+    error = model_error(lambda: parse(HEADER + body))
+    assert error.line == 7  # the deepest level is on the body's third line
+    assert str(error).startswith(f"{PATH}:7: the SELECT nests too deeply for sqlglot (")
+    assert "levels of parentheses, subqueries or CASE" in str(error)
+    assert "move nested subqueries into CTEs" in str(error)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(NESTINGS["subqueries"](30), id="30-subqueries"),
+        pytest.param(NESTINGS["parentheses"](100), id="100-parentheses"),
+        pytest.param(NESTINGS["function-calls"](60), id="60-function-calls"),
+        pytest.param(NESTINGS["case"](60), id="60-case"),
+        pytest.param("SELECT d FROM t WHERE " + " OR ".join(f"x = {i}" for i in range(3000)), id="3000-ors"),
+        pytest.param("SELECT " + " + ".join(["x"] * 3000) + " AS d FROM t", id="3000-pluses"),
+        pytest.param(" UNION ALL ".join(["SELECT d FROM t"] * 1000), id="1000-unions"),
+        pytest.param(
+            "WITH "
+            + ", ".join(f"c{i} AS (SELECT d FROM {f'c{i - 1}' if i else 't'})" for i in range(500))
+            + " SELECT d FROM c499",
+            id="500-chained-ctes",
+        ),
+    ],
+)
+def test_deep_but_real_queries_still_parse(body: str) -> None:
+    assert parse(HEADER + body).output_columns == ("d",)
+
+
+def test_the_recursion_limit_is_restored_after_a_parse_that_fails() -> None:
+    limit = sys.getrecursionlimit()
+    model_error(lambda: parse(HEADER + NESTINGS["parentheses"](2000)))
+    parse(HEADER + NESTINGS["parentheses"](100))
+    assert sys.getrecursionlimit() == limit
+
+
 # --- references ---------------------------------------------------------------------------------------------
 
 
@@ -391,3 +445,50 @@ def test_output_columns(sql: str, expected: tuple[str, ...]) -> None:
 )
 def test_output_columns_unknown_behind_a_star(sql: str) -> None:
     assert parse(sql).output_columns is None
+
+
+@pytest.mark.parametrize(
+    ("body", "column", "line", "first"),
+    [
+        pytest.param("SELECT d, d FROM t", "d", 5, None, id="same-line"),
+        pytest.param("SELECT\n  d,\n  x AS D\nFROM t", "D", 7, 6, id="alias-in-other-case"),
+        pytest.param("SELECT a.d, b.d\nFROM a JOIN b ON a.k = b.k", "d", 5, None, id="two-tables"),
+        pytest.param('SELECT "d", d FROM t', "d", 5, None, id="quoted-and-not"),
+        pytest.param("SELECT d, *, x AS d FROM t", "d", 5, None, id="around-a-star"),
+        pytest.param(
+            "SELECT d, x AS d FROM t\nUNION ALL\nSELECT d, e FROM u", "d", 5, None, id="set-operation"
+        ),
+    ],
+)
+def test_a_column_twice_in_the_output_is_refused(
+    body: str, column: str, line: int, first: int | None
+) -> None:
+    error = model_error(lambda: parse(HEADER + body))
+    on = f" (first on line {first})" if first else ""
+    assert str(error) == (
+        f"{PATH}:{line}: column '{column}' is in the SELECT's output twice{on}; alias one of them (… AS {column}_2)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("sql", "dialect", "expected"),
+    [
+        pytest.param('SELECT "d", "D" FROM t', "postgres", ("d", "D"), id="postgres-quoted-cases-differ"),
+        pytest.param('SELECT "d", d FROM t', "snowflake", ("d", "d"), id="snowflake-quoted-lower-is-not-D"),
+        pytest.param("SELECT d, count(*), count(*) FROM t GROUP BY d", "duckdb", ("d", "", ""), id="unnamed"),
+        pytest.param(
+            "SELECT d, x FROM t UNION ALL SELECT d, d FROM u", "duckdb", ("d", "x"), id="right-branch"
+        ),
+    ],
+)
+def test_names_distinct_in_the_dialect_are_not_duplicates(
+    sql: str, dialect: str, expected: tuple[str, ...]
+) -> None:
+    assert parse(sql, dialect).output_columns == expected
+
+
+def test_sqlglot_s_own_slips_are_a_model_error() -> None:
+    """sqlglot reads a JSON path after `->` with int(): `j -> 1e999` raised a bare ValueError."""
+    error = model_error(lambda: parse(HEADER + "SELECT j -> 1e999 AS d FROM t"))
+    assert str(error).startswith(f"{PATH}: SQL does not parse (duckdb): sqlglot stopped at ")
+    assert str(error).endswith("; fix the SELECT")

@@ -267,12 +267,83 @@ def test_impossible_date_names_the_expected_shape(text: str, grain: Grain) -> No
     assert f"'{text}'" in message and "end:" in message
 
 
+# -- the calendar's edges: keys beyond it are cut there, never an OverflowError ------------------------------------
+EDGE_ZONES = ["UTC", "Pacific/Kiritimati", "Etc/GMT+12", "Asia/Tokyo", "America/New_York"]
+BEFORE = [
+    "0001",
+    "0001-01",
+    "0001-12",
+    "0001-01-01",
+    "0001-12-31",
+    "0001-01-01T00:00",
+    "0001-01-01T00:00+14:00",
+    "0001-01-01T00:00-12:00",
+    "0001-06-30T12:00Z",
+]
+AFTER = [
+    "9999",
+    "9999-01",
+    "9999-12",
+    "9999-01-01",
+    "9999-12-31",
+    "9999-12-31T23:00",
+    "9999-12-31T23:00+14:00",
+    "9999-12-31T23:00-12:00",
+    "9999-01-01T12:00+00:00",
+]
+
+
+@pytest.mark.parametrize("timezone", EDGE_ZONES)
+@pytest.mark.parametrize("grain", [pytest.param(g, id=g.value) for g in Grain])
 @pytest.mark.parametrize(
-    "text", [pytest.param("9999", id="year-9999"), pytest.param("9999-12", id="december-9999")]
+    ("text", "edge"),
+    [*[pytest.param(t, -1, id=t) for t in BEFORE], *[pytest.param(t, 1, id=t) for t in AFTER]],
 )
-def test_keys_whose_window_ends_after_year_9999_are_rejected(text: str) -> None:
-    with pytest.raises(PartitionKeyError, match="not a valid date"):
-        parse_time_key(text, TimeGrid(Grain.DAY, "UTC"), "--end")
+def test_a_key_beyond_the_calendar_is_an_empty_span_at_its_edge(
+    text: str, edge: int, grain: Grain, timezone: str
+) -> None:
+    grid = TimeGrid(grain, timezone)
+    span = parse_time_key(text, grid, "--end")
+    assert (span.edge, span.clamped) == (edge, True)
+    at = grid.calendar[0] if edge < 0 else grid.calendar[1]
+    assert span.start == span.end == at
+    grid.ordinal_at(span.start - dt.timedelta(microseconds=1))  # both sides of the edge are representable
+
+
+@pytest.mark.parametrize("timezone", EDGE_ZONES)
+def test_the_calendar_runs_from_local_0002_to_9999(timezone: str) -> None:
+    first, end = TimeGrid(Grain.DAY, timezone).calendar
+    zone = ZoneInfo(timezone)
+    assert first.astimezone(zone).replace(tzinfo=None) == dt.datetime(2, 1, 1)
+    assert end.astimezone(zone).replace(tzinfo=None) == dt.datetime(9999, 1, 1)
+
+
+@pytest.mark.parametrize(
+    ("text", "timezone"),
+    [
+        pytest.param("0002-01-01", "Asia/Tokyo", id="first-day"),
+        pytest.param("0002", "Etc/GMT+12", id="first-year"),
+        pytest.param("9998-12-31", "Pacific/Kiritimati", id="last-day"),
+        pytest.param("9998-12", "Etc/GMT+12", id="last-month"),
+    ],
+)
+def test_keys_at_the_calendar_s_first_and_last_day_are_whole(text: str, timezone: str) -> None:
+    span = parse_time_key(text, TimeGrid(Grain.DAY, timezone), "start:")
+    assert (span.edge, span.clamped) == (0, False)
+    assert span.start < span.end
+
+
+def test_an_hour_across_the_calendar_s_edge_is_cut_there() -> None:
+    grid = TimeGrid(Grain.HOUR, "UTC")
+    span = parse_time_key("0002-01-01T00:30+01:00", grid, "--start")  # 0001-12-31T23:30Z for an hour
+    assert (span.start, span.end, span.edge, span.clamped) == (utc(2, 1, 1), utc(2, 1, 1, 0, 30), 0, True)
+    span = parse_time_key("9998-12-31T23:30Z", grid, "--end")
+    assert (span.start, span.end, span.edge, span.clamped) == (
+        utc(9998, 12, 31, 23, 30),
+        utc(9999, 1, 1),
+        0,
+        True,
+    )
 
 
 def test_parse_errors_are_not_bare_value_errors() -> None:

@@ -187,6 +187,36 @@ def test_lookback_one_on_a_month_reading_days() -> None:
     ]
 
 
+@pytest.mark.parametrize("lookback", [10**6, 10**9, 10**30])
+@pytest.mark.parametrize(
+    ("down", "up"),
+    [
+        pytest.param(time(Grain.DAY), time(Grain.DAY), id="day-day"),
+        pytest.param(
+            time(Grain.MONTH, "Etc/GMT+12"), time(Grain.HOUR, "Pacific/Kiritimati"), id="month-hour"
+        ),
+        pytest.param(time(Grain.HOUR, "Asia/Tokyo"), time(Grain.YEAR, "America/New_York"), id="hour-year"),
+    ],
+)
+def test_a_huge_lookback_reaches_the_calendar_s_edge_not_an_overflow(
+    down: TimePartitioning, up: TimePartitioning, lookback: int
+) -> None:
+    """`lookback: 1000000000` in a header reads what a lookback over the whole upstream range reads; never a
+    date out of range."""
+    now = dt.datetime(2026, 6, 1, tzinfo=UTC)
+    up_bounds, _ = up.header_bounds("2020-01-01", "2024-12-31", now)
+    down_bounds, _ = down.header_bounds("2020-01-01", "2024-12-31", now)
+    enough = up_bounds[1] - up_bounds[0] + 1
+    last = [(down_bounds[1] - 1, down_bounds[1])]
+    assert upstream_runs(down, last, up, up_bounds, lookback) == [up_bounds]
+    first = [(up_bounds[0], up_bounds[0] + 1)]
+    readers = downstream_runs(up, first, down, down_bounds, lookback)
+    assert readers == downstream_runs(up, first, down, down_bounds, enough)
+    assert readers and readers[-1][1] == down_bounds[1]
+    calendar_end = [(up.grid.ordinals[1] - 1, up.grid.ordinals[1])]
+    assert downstream_runs(up, calendar_end, down, down_bounds, lookback) == []
+
+
 def test_lookback_does_not_apply_to_values_or_all_to_all() -> None:
     values = ValuePartitioning(("us", "jp"))
     assert mapped_run(values, 1, values, (0, 2), lookback=3) == (1, 2)

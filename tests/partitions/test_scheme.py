@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -136,8 +137,8 @@ def test_header_bounds_round_in_and_include_end(
     grain: Grain, timezone: str, start: str, end: str, first: str, last: str
 ) -> None:
     partitioning = TimePartitioning(grain, timezone)
-    run, note = partitioning.header_bounds(start, end, NOW)
-    assert note is None
+    run, notes = partitioning.header_bounds(start, end, NOW)
+    assert notes == ()
     keys = keys_of(partitioning, run)
     assert (keys[0], keys[-1]) == (first, last)
     assert len(keys) == run[1] - run[0]
@@ -181,8 +182,8 @@ def test_header_future_end_is_clipped_to_last_complete_partition_with_a_note(
     grain: Grain, timezone: str, end: str
 ) -> None:
     partitioning = TimePartitioning(grain, timezone)
-    (lo, hi), note = partitioning.header_bounds("2026-01-01", end, NOW)
-    assert note is not None and end in note
+    (lo, hi), notes = partitioning.header_bounds("2026-01-01", end, NOW)
+    assert len(notes) == 1 and end in notes[0]
     grid = partitioning.grid
     assert grid.end(hi - 1) <= NOW < grid.end(hi)  # the last one has ended, the next has not
     assert hi > lo
@@ -190,15 +191,15 @@ def test_header_future_end_is_clipped_to_last_complete_partition_with_a_note(
 
 def test_header_end_exactly_now_is_not_clipped() -> None:
     days = TimePartitioning(Grain.DAY, "UTC")
-    (_, hi), note = days.header_bounds("2026-01-01", "2026-06-14", utc(2026, 6, 15))
-    assert note is None
+    (_, hi), notes = days.header_bounds("2026-01-01", "2026-06-14", utc(2026, 6, 15))
+    assert notes == ()
     assert days.key(hi - 1) == "2026-06-14"
 
 
 def test_header_without_end_stops_at_now_without_a_note() -> None:
     hours = TimePartitioning(Grain.HOUR, "Asia/Kolkata")
-    (lo, hi), note = hours.header_bounds("2026-06-15", None, NOW)
-    assert note is None
+    (lo, hi), notes = hours.header_bounds("2026-06-15", None, NOW)
+    assert notes == ()
     grid = hours.grid
     assert grid.start(lo) == utc(2026, 6, 14, 18, 30)
     assert grid.end(hi - 1) <= NOW < grid.end(hi)
@@ -471,6 +472,154 @@ def test_select_is_every_partition_overlapping_the_typed_window(
     assert len(selection.notes) <= 3
 
 
+# -- the calendar's edges ---------------------------------------------------------------------------------------
+# `--end 9999-12-31` / `end: 9999-12-31` mean "to the end" and `0001-01-01` "from the beginning": such keys
+# are cut at the calendar's edge (see timeline), so they clip like any key beyond the model's range, in every
+# grain, shape and zone; the other direction selects nothing, with the model's range in the message.
+EDGE_ZONES = ["UTC", "Pacific/Kiritimati", "Etc/GMT+12", "Asia/Tokyo", "America/New_York"]
+FAR_PAST = [
+    "0001",
+    "0001-01",
+    "0001-01-01",
+    "0001-01-01T00:00",
+    "0001-01-01T00:00+14:00",
+    "0001-01-01T00:00-12:00",
+]
+FAR_FUTURE = [
+    "9999",
+    "9999-12",
+    "9999-12-31",
+    "9999-12-31T23:00",
+    "9999-12-31T23:00+14:00",
+    "9999-12-31T23:00-12:00",
+]
+EDGE_KEYS = [*[pytest.param(k, -1, id=k) for k in FAR_PAST], *[pytest.param(k, 1, id=k) for k in FAR_FUTURE]]
+WHERE = ["--start", "--end", "start:", "end:"]
+MODEL_START, MODEL_END = "2020-01-01", "2024-12-31"  # whole partitions of every grain, all ended by NOW
+
+
+def edge_outcome(
+    partitioning: TimePartitioning, key: str, where: str
+) -> tuple[tuple[int, int], tuple[str, ...]]:
+    """The range (and notes) an edge key gives where it is written, on a 2020-2024 model."""
+    if where == "start:":
+        return partitioning.header_bounds(key, MODEL_END, NOW)
+    if where == "end:":
+        return partitioning.header_bounds(MODEL_START, key, NOW)
+    bounds, _ = partitioning.header_bounds(MODEL_START, MODEL_END, NOW)
+    selection = partitioning.select(
+        key if where == "--start" else None, key if where == "--end" else None, bounds
+    )
+    return selection.run, selection.notes
+
+
+@pytest.mark.parametrize("where", WHERE)
+@pytest.mark.parametrize(("key", "edge"), EDGE_KEYS)
+@pytest.mark.parametrize("timezone", EDGE_ZONES)
+@pytest.mark.parametrize("grain", [pytest.param(g, id=g.value) for g in Grain])
+def test_keys_at_the_calendar_s_edges_clip_or_say_what_is_wrong(
+    grain: Grain, timezone: str, key: str, edge: int, where: str
+) -> None:
+    partitioning = TimePartitioning(grain, timezone)
+    model, _ = partitioning.header_bounds(MODEL_START, MODEL_END, NOW)
+    reaches_out = (edge < 0) == (where in ("--start", "start:"))  # "from the beginning" / "to the end"
+    if where.startswith("--"):
+        if not reaches_out:  # --start 9999-12-31, --end 0001-01-01: nothing of the model is selected
+            with pytest.raises(PartitionKeyError, match="nothing selected") as caught:
+                edge_outcome(partitioning, key, where)
+            assert f"{where} {key}" in str(caught.value)
+            assert partitioning.describe_range(model) in str(caught.value)
+            return
+        run, notes = edge_outcome(partitioning, key, where)
+        assert run == model
+        assert notes == (f"selection clipped to the model's range {partitioning.describe_range(model)}",)
+    elif where == "start:":
+        if edge < 0:  # the model starts at the calendar's first whole partition, and says so
+            run, notes = edge_outcome(partitioning, key, where)
+            assert run == (partitioning.grid.ordinals[0], model[1])
+            assert len(notes) == 1 and f"start {key} is before 0002-01-01" in notes[0]
+            assert partitioning.key(run[0]).startswith("0002")
+        else:  # after the model's own end
+            with pytest.raises(PartitionKeyError, match=re.escape(f"start: {key} is after end: {MODEL_END}")):
+                edge_outcome(partitioning, key, where)
+    elif edge > 0:  # end: 9999-12-31: up to the last complete partition, once noted
+        run, notes = edge_outcome(partitioning, key, where)
+        assert run[0] == model[0] and partitioning.grid.end(run[1] - 1) <= NOW < partitioning.grid.end(run[1])
+        assert notes == (f"end {key} has not ended yet; stopping at the last complete partition",)
+    else:
+        with pytest.raises(PartitionKeyError, match=re.escape(f"end: {key} is before 0002-01-01")):
+            edge_outcome(partitioning, key, where)
+
+
+def test_a_header_start_beyond_the_calendar_without_an_end_has_no_partitions_yet() -> None:
+    days = TimePartitioning(Grain.DAY, "Pacific/Kiritimati")
+    (lo, hi), notes = days.header_bounds("9999-12-31", None, NOW)
+    assert lo == hi and notes == ()
+    (lo, hi), notes = days.header_bounds("9999-06-01", "9999-12-31", NOW)
+    assert lo == hi and len(notes) == 1
+
+
+EDGE_YEARS = st.sampled_from([1, 2, 3, 9997, 9998, 9999])
+
+
+@st.composite
+def edge_key_texts(draw: st.DrawFn) -> str:
+    """Keys of every shape near the calendar's edges (years 1-3, 9997-9999), valid dates only."""
+    day = draw(
+        st.dates(dt.date(1, 1, 1), dt.date(9999, 12, 31)).filter(
+            lambda d: d.year in (1, 2, 3, 9997, 9998, 9999)
+        )
+    )
+    shape = draw(st.sampled_from(["year", "month", "day", "hour", "local-hour"]))
+    if shape == "year":
+        return f"{day.year:04d}"
+    if shape == "month":
+        return f"{day.year:04d}-{day.month:02d}"
+    if shape == "day":
+        return day.isoformat()
+    hour = draw(st.integers(0, 23))
+    if shape == "local-hour":
+        return f"{day.isoformat()}T{hour:02d}:00"
+    offset = draw(st.integers(-12, 14))
+    return f"{day.isoformat()}T{hour:02d}:00{offset:+03d}:00"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    grain=st.sampled_from(list(Grain)),
+    timezone=st.sampled_from(EDGE_ZONES),
+    start=st.one_of(st.none(), edge_key_texts(), st.sampled_from(["2021-03-01", "2023"])),
+    end=st.one_of(st.none(), edge_key_texts(), st.sampled_from(["2021-03-01", "2023"])),
+    header=st.booleans(),
+)
+def test_edge_keys_never_raise_anything_but_a_partition_key_error(
+    grain: Grain, timezone: str, start: str | None, end: str | None, header: bool
+) -> None:
+    partitioning = TimePartitioning(grain, timezone)
+    try:
+        if header:
+            run, _ = partitioning.header_bounds(start or MODEL_START, end, NOW)
+            assert run[0] <= run[1]
+            if run[0] < run[1]:  # every partition of the range has a key and a window
+                assert partitioning.grid.ordinals[0] <= run[0]
+                partitioning.describe_range(run)
+                partitioning.window(*run)
+        else:
+            bounds, _ = partitioning.header_bounds(MODEL_START, MODEL_END, NOW)
+            selection = partitioning.select(start, end, bounds)
+            assert bounds[0] <= selection.run[0] < selection.run[1] <= bounds[1]
+    except PartitionKeyError:
+        pass
+
+
+def test_first_partitions_of_the_calendar_have_four_digit_keys_and_literals() -> None:
+    hours = TimePartitioning(Grain.HOUR, "Asia/Tokyo")
+    first = hours.grid.ordinals[0]
+    assert hours.key(first) == hours.keys(first, first + 1)[0]
+    assert hours.key(first).startswith("0002-01-01T")
+    assert hours.local_text(hours.grid.start(first)).startswith("0002-01-01 ")
+
+
 # -- values ---------------------------------------------------------------------------------------------------------------
 VALUES = ValuePartitioning(("us", "jp", "de", "br"))  # header order, deliberately not sorted
 ALL = (0, 4)
@@ -568,3 +717,19 @@ def test_members_cache_keeps_answers_right_past_its_size() -> None:
     for lo, hi in ranges * 2:
         assert list(hours.members(lo, hi)) == hours.grid.members(lo, hi)
         assert hours.members(lo, hi) is hours.members(lo, hi)
+
+
+@pytest.mark.parametrize(
+    ("partitioning", "hint"),
+    [
+        pytest.param(
+            TimePartitioning(Grain.WEEK, "UTC"), "a week key (its Monday) like 2026-01-05", id="week"
+        ),
+        pytest.param(
+            TimePartitioning(Grain.HOUR, "UTC"), "an hour key like 2026-01-15T03:00+09:00", id="hour"
+        ),
+        pytest.param(ValuePartitioning(("us", "jp")), "one of its values (us, jp)", id="values"),
+    ],
+)
+def test_key_hint(partitioning: Partitioning, hint: str) -> None:
+    assert partitioning.key_hint() == hint

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -61,6 +62,49 @@ def test_load_zone_rejects_unknown_names_pointing_at_iana(name: str) -> None:
     with pytest.raises(PartitionKeyError, match="IANA") as caught:
         load_zone(name)
     assert f"'{name}'" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("name", "problem"),
+    [
+        pytest.param(
+            "localtime", "is this machine's own zone, which differs from host to host", id="localtime"
+        ),
+        pytest.param("posixrules", "is this machine's own zone", id="posixrules"),
+        pytest.param("/etc/localtime", "is this machine's own zone", id="absolute-localtime"),
+        pytest.param("/usr/share/zoneinfo/Asia/Tokyo", "is this machine's own zone", id="absolute-path"),
+        pytest.param("Factory", "is the placeholder of machines whose zone was never set", id="factory"),
+        pytest.param(
+            "posix/Asia/Tokyo",
+            "is a copy of Asia/Tokyo from this machine's tz folder; write Asia/Tokyo",
+            id="posix",
+        ),
+        pytest.param(
+            "right/UTC", "counts leap seconds, so its clock is not UTC's; write UTC", id="right-utc"
+        ),
+        pytest.param("right/America/New_York", "counts leap seconds", id="right-new-york"),
+    ],
+)
+def test_load_zone_refuses_names_that_are_not_the_same_place_everywhere(name: str, problem: str) -> None:
+    with pytest.raises(PartitionKeyError) as caught:
+        load_zone(name)
+    message = str(caught.value)
+    assert message.startswith(f"timezone '{name}' {problem}")
+    assert message.endswith("; use an IANA name such as UTC, Asia/Tokyo or America/New_York")
+
+
+def test_load_zone_never_lists_the_tz_folder(monkeypatch: pytest.MonkeyPatch) -> None:
+    """It runs at every command's start-up: `zoneinfo.available_timezones()` scans the disk (tens of ms)."""
+
+    def scan() -> set[str]:
+        raise AssertionError("available_timezones() called")
+
+    monkeypatch.setattr(zoneinfo, "available_timezones", scan)
+    assert load_zone("Asia/Tokyo") is not None
+    with pytest.raises(PartitionKeyError):
+        load_zone("localtime")
+    with pytest.raises(PartitionKeyError):
+        load_zone("Mars/Olympus_Mons")
 
 
 @pytest.mark.parametrize("name", [pytest.param(z, id=z) for z in ["UTC", "Asia/Tokyo", "America/New_York"]])
@@ -491,3 +535,33 @@ def test_format_local_minute_round_trips_through_fromisoformat() -> None:
     assert text == "2026-11-01T01:00-05:00"
     # (PEP 495 makes `==` false across zones for a repeated wall time: compare the UTC instants)
     assert dt.datetime.fromisoformat(text).astimezone(UTC) == local.astimezone(UTC) == utc(2026, 11, 1, 6)
+
+
+# -- the calendar's edges ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "timezone", ["UTC", "Pacific/Kiritimati", "Etc/GMT+12", "Asia/Tokyo", "Asia/Kolkata"]
+)
+@pytest.mark.parametrize("grain", [pytest.param(g, id=g.value) for g in Grain])
+def test_the_calendar_s_partitions_and_their_neighbours_are_representable(
+    grain: Grain, timezone: str
+) -> None:
+    """The partitions wholly inside local 0002-01-01 … 9999-01-01 (`ordinals`), and the first one after them,
+    have a start and a key that reads back, and instants around the edges have ordinals: no OverflowError
+    next to the calendar's edges."""
+    grid = TimeGrid(grain, timezone)
+    first, end = grid.calendar
+    lo, hi = grid.ordinals
+    assert first <= grid.start(lo) and grid.ordinal_at(first) in (lo - 1, lo)
+    assert grid.ordinal_at(first - dt.timedelta(microseconds=1)) < lo
+    assert grid.end(hi - 1) == grid.start(hi) <= end
+    assert grid.ordinal_at(end) == hi
+    for ordinal in (lo, hi - 1, hi):
+        key = grid.key(ordinal)
+        assert len(key.split("-")[0]) == 4, key
+        assert grid.ordinal_at(grid.start(ordinal)) == ordinal
+        assert grid.members(ordinal, ordinal + 1) in ([(ordinal, key)], []) or grain is Grain.DAY
+
+
+def test_format_local_minute_writes_four_digit_years() -> None:
+    local = dt.datetime(2, 1, 1, 3, tzinfo=ZoneInfo("Asia/Tokyo"))
+    assert format_local_minute(local) == "0002-01-01T03:00+09:18"
