@@ -220,6 +220,7 @@ def load_demo_command(project: str, target: str | None) -> None:
 def unlock_command(model: str, project: str, target: str | None) -> None:
     """Release every claim on MODEL's partitions (a run that died on another host before its lease expired).
 
-    Claims of a dead process on this host are released by the next run on their own."""
+    Claims of a process that is provably gone (same host, PID namespace and boot) are released by the next
+    run on their own."""
     released = unlock(Session.open(project, target), model)
     click.echo(f"released {released} lease{'' if released == 1 else 's'} on {model}")

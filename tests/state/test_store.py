@@ -175,7 +175,7 @@ def test_record_failed_with_no_keys_writes_nothing(adapter: DuckDBAdapter, state
 
 
 # -- status_of ----------------------------------------------------------------------------------------
-def _record(status: str, fingerprint: str | None) -> PartitionRecord:
+def _record(status: str | None, fingerprint: str | None) -> PartitionRecord:
     return PartitionRecord("2026-01-01", status, 3, fingerprint, "r1", None, None)
 
 
@@ -188,6 +188,13 @@ def _record(status: str, fingerprint: str | None) -> PartitionRecord:
         pytest.param(_record("failed", None), PartitionStatus.FAILED, id="failed-never-built"),
         pytest.param(_record("materialized", "other"), PartitionStatus.STALE, id="other-sql-is-stale"),
         pytest.param(_record("materialized", FINGERPRINT), PartitionStatus.MATERIALIZED, id="materialized"),
+        pytest.param(_record("stale", FINGERPRINT), PartitionStatus.STALE, id="marked-stale"),
+        # Statuses sqlbackfill never writes are never materialized (hand-edited rows): unknown is missing.
+        pytest.param(_record("missing", FINGERPRINT), PartitionStatus.MISSING, id="written-missing"),
+        pytest.param(_record("MATERIALIZED", FINGERPRINT), PartitionStatus.MISSING, id="other-case"),
+        pytest.param(_record("materialized ", FINGERPRINT), PartitionStatus.MISSING, id="trailing-space"),
+        pytest.param(_record("garbage", FINGERPRINT), PartitionStatus.MISSING, id="garbage"),
+        pytest.param(_record(None, FINGERPRINT), PartitionStatus.MISSING, id="null"),
     ],
 )
 def test_status_of(record: PartitionRecord | None, expected: PartitionStatus) -> None:
