@@ -7,23 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.behaviour.warehouses import DuckDBWarehouse, PostgresWarehouse, SnowflakeWarehouse, Warehouse
-
-ENGINES = ["duckdb", "postgres", "snowflake"]
+from tests.behaviour.warehouses import ENGINES, Warehouse, fresh_warehouse
 
 
 @pytest.fixture(params=ENGINES)
 def warehouse(
     request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Warehouse]:
-    engine = request.param
-    if engine == "duckdb":
-        made: Warehouse = DuckDBWarehouse(tmp_path)
-    elif engine == "postgres":
-        made = PostgresWarehouse(request.getfixturevalue("postgres_port"))
-    else:
-        monkeypatch.setenv(SnowflakeWarehouse.PASSWORD_ENV, "snow")
-        made = SnowflakeWarehouse(request.getfixturevalue("fakesnow_port"))
+    made = fresh_warehouse(request.param, request, tmp_path, monkeypatch)
     made.load()
     yield made
     made.close()

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
 import sqlglot
 from sqlglot import exp
 
@@ -234,6 +235,22 @@ class SnowflakeWarehouse(Warehouse):
 
     def close(self) -> None:
         self._con.close()
+
+
+ENGINES = ["duckdb", "postgres", "snowflake"]
+
+
+def fresh_warehouse(
+    engine: str, request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Warehouse:
+    """A fresh, empty database on `engine` (the session's PostgreSQL server, fakesnow for Snowflake),
+    reached through its own driver; for fixtures parametrised over ENGINES."""
+    if engine == "duckdb":
+        return DuckDBWarehouse(tmp_path)
+    if engine == "postgres":
+        return PostgresWarehouse(request.getfixturevalue("postgres_port"))
+    monkeypatch.setenv(SnowflakeWarehouse.PASSWORD_ENV, "snow")
+    return SnowflakeWarehouse(request.getfixturevalue("fakesnow_port"))
 
 
 class Project:

@@ -10,7 +10,7 @@ import pytest
 from sqlglot import exp
 
 from sqlbackfill.errors import SchemaMismatchError
-from tests.behaviour.warehouses import DuckDBWarehouse, PostgresWarehouse, SnowflakeWarehouse, Warehouse
+from tests.behaviour.warehouses import Warehouse, fresh_warehouse
 
 MODEL = """-- partition_by: d
 -- start: 2026-03-05
@@ -23,14 +23,7 @@ SELECT d, COUNT(*) AS n FROM events WHERE d >= @start AND d < @end GROUP BY d
 def warehouse(
     request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Warehouse]:
-    made: Warehouse
-    if request.param == "duckdb":
-        made = DuckDBWarehouse(tmp_path)
-    elif request.param == "postgres":
-        made = PostgresWarehouse(request.getfixturevalue("postgres_port"))
-    else:
-        monkeypatch.setenv(SnowflakeWarehouse.PASSWORD_ENV, "snow")
-        made = SnowflakeWarehouse(request.getfixturevalue("fakesnow_port"))
+    made = fresh_warehouse(request.param, request, tmp_path, monkeypatch)
     made.load()
     yield made
     made.close()

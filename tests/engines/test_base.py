@@ -14,21 +14,14 @@ from sqlglot import exp
 from sqlbackfill.config import Target
 from sqlbackfill.engines import EngineAdapter, Statement, adapter_for
 from sqlbackfill.errors import StatementError
-from tests.behaviour.warehouses import DuckDBWarehouse, PostgresWarehouse, SnowflakeWarehouse, Warehouse
+from tests.behaviour.warehouses import PostgresWarehouse, Warehouse, fresh_warehouse
 
 
 @pytest.fixture(params=["duckdb", "postgres", "snowflake"])
 def warehouse(
     request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Warehouse]:
-    made: Warehouse
-    if request.param == "duckdb":
-        made = DuckDBWarehouse(tmp_path)
-    elif request.param == "postgres":
-        made = PostgresWarehouse(request.getfixturevalue("postgres_port"))
-    else:
-        monkeypatch.setenv(SnowflakeWarehouse.PASSWORD_ENV, "snow")
-        made = SnowflakeWarehouse(request.getfixturevalue("fakesnow_port"))
+    made = fresh_warehouse(request.param, request, tmp_path, monkeypatch)
     try:
         yield made
     finally:

@@ -26,7 +26,7 @@ from sqlbackfill.engines.dbapi import (
 from sqlbackfill.engines.postgres import PostgresAdapter
 from sqlbackfill.engines.snowflake import SnowflakeAdapter
 from sqlbackfill.errors import ConfigError
-from tests.behaviour.warehouses import DuckDBWarehouse, PostgresWarehouse, SnowflakeWarehouse, Warehouse
+from tests.behaviour.warehouses import Warehouse, fresh_warehouse
 
 VARIABLE = "SQLBACKFILL_TEST_DBAPI_SECRET"
 
@@ -224,13 +224,7 @@ def warehouse(
     request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Warehouse]:
     """A fresh warehouse on each engine with `src` (region, note, n, d) loaded from SOURCE."""
-    if request.param == "duckdb":
-        made: Warehouse = DuckDBWarehouse(tmp_path)
-    elif request.param == "postgres":
-        made = PostgresWarehouse(request.getfixturevalue("postgres_port"))
-    else:
-        monkeypatch.setenv(SnowflakeWarehouse.PASSWORD_ENV, "snow")
-        made = SnowflakeWarehouse(request.getfixturevalue("fakesnow_port"))
+    made = fresh_warehouse(request.param, request, tmp_path, monkeypatch)
     try:
         made.sql("CREATE TABLE src (region VARCHAR, note VARCHAR, n INT, d DATE)")
         rows = [exp.tuple_(*(exp.convert(value) for value in row)) for row in SOURCE]

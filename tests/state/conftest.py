@@ -12,7 +12,7 @@ from sqlbackfill.config import Target
 from sqlbackfill.engines import EngineAdapter, adapter_for
 from sqlbackfill.engines.duckdb import DuckDBAdapter
 from sqlbackfill.state import WarehouseState
-from tests.behaviour.warehouses import DuckDBWarehouse, PostgresWarehouse, SnowflakeWarehouse, Warehouse
+from tests.behaviour.warehouses import Warehouse, fresh_warehouse
 from tests.engines.helpers import open_duckdb
 
 
@@ -37,14 +37,7 @@ def warehouse(
     request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Warehouse]:
     """A fresh, empty database on each engine (fakesnow for Snowflake), read through its own driver."""
-    made: Warehouse
-    if request.param == "duckdb":
-        made = DuckDBWarehouse(tmp_path)
-    elif request.param == "postgres":
-        made = PostgresWarehouse(request.getfixturevalue("postgres_port"))
-    else:
-        monkeypatch.setenv(SnowflakeWarehouse.PASSWORD_ENV, "snow")
-        made = SnowflakeWarehouse(request.getfixturevalue("fakesnow_port"))
+    made = fresh_warehouse(request.param, request, tmp_path, monkeypatch)
     try:
         yield made
     finally:
