@@ -146,16 +146,18 @@ class Runner:
             leases = LeaseStore(adapter, report.run_id, request.lease_ttl)
             leases.ensure()
             try:
-                report.plans, report.held = claim_plans(leases, plans, request.wait, self.emit)
-                if request.filters.active:
-                    report.plans = self._still_selected(request, state, report.plans)
+                claimed, report.held = claim_plans(leases, plans, request.wait, self.emit)
+                # What another run built meanwhile is dropped, but it is not held: its readers may run.
+                report.plans = (
+                    self._still_selected(request, state, claimed) if request.filters.active else claimed
+                )
                 workers += [self.session.connect() for _ in range(request.concurrency - 1)]
                 policy = FailurePolicy(request.retries, request.fail_fast)
                 execution = Execution(
                     self.emit, workers, report, compiled, policy, self.session.graph, leases
                 )
-                for planned, claimed in zip(plans, report.plans, strict=True):
-                    execution.held[planned.model.name] = subtract(planned.runs, claimed.runs)
+                for planned, taken in zip(plans, claimed, strict=True):
+                    execution.held[planned.model.name] = subtract(planned.runs, taken.runs)
                 execution.run_all()
             finally:
                 leases.release()

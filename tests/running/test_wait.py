@@ -27,6 +27,16 @@ def slow(postgres_port: int, tmp_path: Path) -> Iterator[tuple[PostgresWarehouse
     warehouse.close()
 
 
+def wait_for_a_lease(warehouse: PostgresWarehouse, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    leases = "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'sqlbackfill' AND table_name = 'leases'"
+    while not (
+        warehouse.sql(leases)[0][0] and warehouse.sql("SELECT count(*) FROM sqlbackfill.leases")[0][0]
+    ):
+        assert time.monotonic() < deadline, "the first run never claimed its partitions"
+        time.sleep(0.1)
+
+
 def run_ids(warehouse: PostgresWarehouse) -> dict[str, str]:
     return dict(
         warehouse.sql(
@@ -77,3 +87,29 @@ def test_after_the_holder_is_killed_the_waiter_builds_only_what_it_did_not_commi
         committed.values()
     )
     assert warehouse.sql("SELECT count(*), count(DISTINCT d) FROM daily") == [(6, 6)]
+
+
+def test_readers_of_what_the_holder_built_meanwhile_are_built_not_skipped(
+    slow: tuple[PostgresWarehouse, Path],
+) -> None:
+    warehouse, root = slow
+    (root / "models" / "summary.sql").write_text(
+        "-- partition_by: d\n-- timezone: America/New_York\n-- start: 2026-03-05\n-- end: 2026-03-10\n"
+        "SELECT d, n * 2 AS twice FROM daily WHERE d >= @start AND d < @end\n"
+    )
+    holder = sqlbackfill(root, "run", "daily")
+    wait_for_a_lease(warehouse)
+    waiter = sqlbackfill(root, "run", "--only-missing", "--wait")
+    _, waiter_err = waiter.communicate(timeout=120)
+    holder.communicate(timeout=120)
+    assert (holder.returncode, waiter.returncode) == (0, 0), waiter_err
+    assert "held by another run" not in waiter_err
+    daily = dict(
+        warehouse.sql("SELECT partition_key, run_id FROM sqlbackfill.partitions WHERE model = 'daily'")
+    )
+    assert sorted(daily) == DAYS and len(set(daily.values())) == 1  # built by the holder alone
+    summary = warehouse.sql(
+        "SELECT partition_key, status FROM sqlbackfill.partitions WHERE model = 'summary'"
+    )
+    assert sorted(summary) == [(day, "materialized") for day in DAYS]
+    assert warehouse.sql("SELECT count(*) FROM summary") == [(6,)]
