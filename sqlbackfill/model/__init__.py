@@ -1,5 +1,6 @@
 """Models: header parsing, SQL loading with file:line errors, fingerprints, the model graph and selection."""
 
+from sqlbackfill.model.edges import Edge
 from sqlbackfill.model.graph import ModelGraph, in_run_order
 from sqlbackfill.model.header import BackfillPolicy, Header, parse_header
 from sqlbackfill.model.loader import load_graph, load_models
@@ -10,6 +11,7 @@ from sqlbackfill.model.selectors import one_model, select_models
 __all__ = [
     "WINDOW_PLACEHOLDERS",
     "BackfillPolicy",
+    "Edge",
     "Header",
     "Model",
     "ModelGraph",
