@@ -487,3 +487,24 @@ def test_a_yes_no_key_absent_is_false_and_anything_else_an_error_on_its_line() -
     assert str(error) == (
         f"{PATH}:2: depends_on_past 'maybe' is not true or false; write `-- depends_on_past: true`"
     )
+
+
+@pytest.mark.parametrize(
+    ("lines", "part"),
+    [
+        (
+            ["-- partition_by: D", "-- grain: Hour", "-- timezone: Asia/Tokyo", "-- lookback: 2"],
+            "partition_by=d;grain=hour;timezone=Asia/Tokyo;values=None",
+        ),
+        (["-- partition_by: d", "-- start: 2026-01-01"], "partition_by=d;grain=day;timezone=UTC;values=None"),
+        (
+            ["-- partition_by: region", "-- values:  us ,jp, EU"],
+            "partition_by=region;grain=None;timezone=None;values=us,jp,EU",
+        ),
+        ([], "partition_by=None;grain=day;timezone=UTC;values=None"),
+    ],
+    ids=["time", "time-defaults", "values", "empty"],
+)
+def test_fingerprint_part_is_pinned(lines: list[str], part: str) -> None:
+    """The exact text hashed into fingerprints (stored with every partition): changing it makes all stale."""
+    assert header_of(*lines).fingerprint_part() == part
