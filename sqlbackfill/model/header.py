@@ -23,14 +23,14 @@ from sqlbackfill.model.header_keys import (
     HeaderKey,
     Kind,
 )
-from sqlbackfill.model.header_values import GRAINS, BackfillPolicy
+from sqlbackfill.model.header_values import GRAINS
+from sqlbackfill.vocabulary import Mode
 
 __all__ = [
     "DATA_KEYS",
     "GRAINS",
     "HEADER_KEYS",
     "TIME_DEFAULTS",
-    "BackfillPolicy",
     "Header",
     "parse_header",
 ]
@@ -88,7 +88,7 @@ class Header:
                     message = f"`{key.name}` applies to `values` models; drop it or add `-- values: a, b`"
                 raise self.error(key.name, message)
 
-    def policy(self) -> BackfillPolicy:
+    def policy(self) -> Mode:
         """The `backfill:` key: `per_partition` (default), `single_run` or `batch(N)`."""
         return self.setting(BACKFILL)
 

@@ -4,27 +4,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 
-from sqlbackfill.errors import ModelError, PartitionKeyError
+from sqlbackfill.errors import ModelError, PartitionKeyError, UsageError
 from sqlbackfill.partitions import load_zone
+from sqlbackfill.vocabulary import Mode
 
 Fail = Callable[[str], ModelError]  # a message -> the ModelError naming the key's file and line
 GRAINS = ("hour", "day", "week", "month", "year")
-_BATCH = re.compile(r"batch\s*\(\s*(-?\d+)\s*\)", re.IGNORECASE)
 _INTEGER = re.compile(r"-?[0-9]+")
 _TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
-
-
-@dataclass(frozen=True)
-class BackfillPolicy:
-    """What `run` does by default: one partition per transaction, one ranged run, or batches of N."""
-
-    mode: str  # "per_partition" | "single_run" | "batch"
-    batch_size: int | None = None
-
-    def __str__(self) -> str:
-        return f"batch({self.batch_size})" if self.mode == "batch" else self.mode
 
 
 def text(raw: str, fail: Fail) -> str:
@@ -50,19 +38,12 @@ def timezone(raw: str, fail: Fail) -> str:
     return zone
 
 
-def backfill(raw: str, fail: Fail) -> BackfillPolicy:
-    """`per_partition`, `single_run` or `batch(N)` (N at least 1); `-` for `_` too."""
-    lowered = raw.strip().lower()
-    named = lowered.replace("-", "_")  # `single-run` too; not in `batch(-1)`, which must say "at least 1"
-    if named in ("per_partition", "single_run"):
-        return BackfillPolicy(named)
-    match = _BATCH.fullmatch(lowered)
-    if match:
-        size = int(match[1])
-        if size < 1:
-            raise fail(f"batch size must be at least 1, got batch({size})")
-        return BackfillPolicy("batch", size)
-    raise fail(f"unknown backfill '{raw}' (per_partition, single_run, batch(N))")
+def backfill(raw: str, fail: Fail) -> Mode:
+    """`per_partition` (or `per-partition`, any case), `single_run` or `batch(N)` with N at least 1."""
+    try:
+        return Mode.parse(raw)
+    except UsageError as error:
+        raise fail(str(error).replace("unknown mode", "unknown backfill", 1)) from None
 
 
 def names(key: str, noun: str, example: str, *, fold: bool) -> Callable[[str, Fail], tuple[str, ...]]:

@@ -13,10 +13,11 @@ from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 
 from sqlbackfill.config import STATE_SCHEMA
 from sqlbackfill.errors import ModelError, PartitionKeyError
-from sqlbackfill.model.header import BackfillPolicy, Header, parse_header
+from sqlbackfill.model.header import Header, parse_header
 from sqlbackfill.model.header_keys import DEPENDS_ON_PAST, END, GRAIN, NAME, PARTITION_BY, START, TIMEZONE
 from sqlbackfill.model.query import RENDER_FRAMES, ParsedQuery, parse_query, recursion_budget, too_deep
 from sqlbackfill.partitions import Grain, Partitioning, Run, TimePartitioning, ValuePartitioning
+from sqlbackfill.vocabulary import Mode
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,7 @@ class Model:
     partition_by: str
     partitioning: Partitioning
     bounds: Run  # the model's own partitions, half-open ordinals
-    policy: BackfillPolicy
+    policy: Mode
     query: ParsedQuery
     dialect: str
     fingerprint: str

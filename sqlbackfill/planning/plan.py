@@ -15,7 +15,7 @@ from sqlbackfill.vocabulary import PER_PARTITION, SINGLE_RUN, Mode, ModeName, Pa
 
 def resolve_mode(model: Model, mode: Mode | None) -> Mode:
     """The run's mode, or else the model's `backfill:` policy."""
-    return mode if mode is not None else Mode(ModeName(model.policy.mode), model.policy.batch_size)
+    return mode if mode is not None else model.policy
 
 
 def mode_from_flags(single_run: bool, per_partition: bool, batch_size: int | None) -> Mode | None:

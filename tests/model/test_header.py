@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from sqlbackfill.model import BackfillPolicy, parse_header
+from sqlbackfill.model import parse_header
 from sqlbackfill.model.header import DATA_KEYS, GRAINS, HEADER_KEYS
+from sqlbackfill.vocabulary import Mode
 from tests.model.helpers import model_error
 
 PATH = "models/m.sql"
@@ -201,16 +202,16 @@ def test_error_points_at_the_key_line_or_line_one() -> None:
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [
-        (None, BackfillPolicy("per_partition")),
-        ("per_partition", BackfillPolicy("per_partition")),
-        ("PER_PARTITION", BackfillPolicy("per_partition")),
-        ("per-partition", BackfillPolicy("per_partition")),
-        ("single_run", BackfillPolicy("single_run")),
-        ("Single-Run", BackfillPolicy("single_run")),
-        ("batch(7)", BackfillPolicy("batch", 7)),
-        ("BATCH( 7 )", BackfillPolicy("batch", 7)),
-        ("batch (30)", BackfillPolicy("batch", 30)),
-        ("batch(1)", BackfillPolicy("batch", 1)),
+        (None, Mode.parse("per_partition")),
+        ("per_partition", Mode.parse("per_partition")),
+        ("PER_PARTITION", Mode.parse("per_partition")),
+        ("per-partition", Mode.parse("per_partition")),
+        ("single_run", Mode.parse("single_run")),
+        ("Single-Run", Mode.parse("single_run")),
+        ("batch(7)", Mode.parse("batch(7)")),
+        ("BATCH( 7 )", Mode.parse("batch(7)")),
+        ("batch (30)", Mode.parse("batch(30)")),
+        ("batch(1)", Mode.parse("batch(1)")),
     ],
     ids=[
         "default",
@@ -225,7 +226,7 @@ def test_error_points_at_the_key_line_or_line_one() -> None:
         "batch-1",
     ],
 )
-def test_backfill_policy(raw: str | None, expected: BackfillPolicy) -> None:
+def test_backfill_policy(raw: str | None, expected: Mode) -> None:
     lines = ["-- name: x"] + ([f"-- backfill: {raw}"] if raw else [])
     assert header_of(*lines).policy() == expected
 
@@ -233,13 +234,13 @@ def test_backfill_policy(raw: str | None, expected: BackfillPolicy) -> None:
 @pytest.mark.parametrize(
     ("policy", "text"),
     [
-        (BackfillPolicy("per_partition"), "per_partition"),
-        (BackfillPolicy("single_run"), "single_run"),
-        (BackfillPolicy("batch", 7), "batch(7)"),
+        (Mode.parse("per_partition"), "per_partition"),
+        (Mode.parse("single_run"), "single_run"),
+        (Mode.parse("batch(7)"), "batch(7)"),
     ],
     ids=["per_partition", "single_run", "batch"],
 )
-def test_backfill_policy_prints_as_written(policy: BackfillPolicy, text: str) -> None:
+def test_backfill_policy_prints_as_written(policy: Mode, text: str) -> None:
     assert str(policy) == text
 
 

@@ -10,8 +10,9 @@ import pytest
 from sqlglot import exp
 
 from sqlbackfill.errors import ModelError
-from sqlbackfill.model import BackfillPolicy, Model
+from sqlbackfill.model import Model
 from sqlbackfill.partitions import TimePartitioning, ValuePartitioning
+from sqlbackfill.vocabulary import Mode
 from tests.model.helpers import NOW, make_model, model_error, model_text
 
 PATH = "models/m.sql"
@@ -472,13 +473,13 @@ def test_graph_key_errors_surface_from_build(keys_: dict[str, str], message: str
 @pytest.mark.parametrize(
     ("raw", "policy"),
     [
-        (None, BackfillPolicy("per_partition")),
-        ("single_run", BackfillPolicy("single_run")),
-        ("batch(7)", BackfillPolicy("batch", 7)),
+        (None, Mode.parse("per_partition")),
+        ("single_run", Mode.parse("single_run")),
+        ("batch(7)", Mode.parse("batch(7)")),
     ],
     ids=["default", "single_run", "batch"],
 )
-def test_policy(raw: str | None, policy: BackfillPolicy) -> None:
+def test_policy(raw: str | None, policy: Mode) -> None:
     model = make_model(model_text(backfill=raw) if raw else model_text())
     assert model.policy == policy
 
