@@ -31,6 +31,8 @@ from sqlbackfill.running import (
     RunReport,
     RunRequest,
     Session,
+    Step,
+    StepResult,
     collect_status,
 )
 from sqlbackfill.running.events import ignore
@@ -48,6 +50,8 @@ __all__ = [
     "Plan",
     "Project",
     "RunReport",
+    "Step",
+    "StepResult",
     "load",
     "plan",
     "run",

@@ -3,13 +3,35 @@ engine's write strategy builds both, so what is shown is what runs."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlbackfill.compiling import compile_model
+from sqlbackfill.engines import adapter_for
 from sqlbackfill.errors import EngineError, StatementError
 from sqlbackfill.model import one_model
-from sqlbackfill.planning import Filters, plan_model, resolve_mode
+from sqlbackfill.planning import Filters, ModelPlan, plan_model, resolve_mode
 from sqlbackfill.running.session import Session
 from sqlbackfill.vocabulary import Mode
-from sqlbackfill.writing import StepScript, render_step, strategy_for
+from sqlbackfill.writing import PhaseScript, StepScript, render_step, strategy_for
+
+
+@dataclass(frozen=True)
+class Scripts:
+    """A model's plan as its write strategy scripts it: the prepare phase, then one script per step."""
+
+    plan: ModelPlan
+    engine: str  # where it would run, as the header line names it
+    prepare: PhaseScript
+    steps: list[StepScript]
+
+
+def compile_scripts(
+    session: Session, name: str, start: str | None, end: str | None, mode: Mode | None = None
+) -> tuple[PhaseScript, list[StepScript]]:
+    """The prepare phase and the step scripts a run of MODEL over the selection would execute, built by
+    the target's write strategy (the run builds them the same way, binding the run's own values)."""
+    scripts = _scripts(session, name, start, end, mode)
+    return scripts.prepare, scripts.steps
 
 
 def compile_steps(
@@ -21,11 +43,28 @@ def compile_steps(
 ) -> list[str]:
     """Lines of SQL (with `--` comments) for every step of MODEL over the selection, in `mode` (None: the
     model's `backfill:` policy)."""
+    scripts = _scripts(session, name, start, end, mode)
+    plan, adapter = scripts.plan, adapter_for(session.target, read_only=True)
+    lines = [
+        f"-- {plan.model.name}: {plan.mode}, {plural(plan.partitions, 'partition')} in "
+        f"{plural(len(plan.steps), 'step')} on {scripts.engine}"
+    ]
+    if scripts.prepare.statements:
+        lines.append("-- setup, before the first transaction")
+        lines.extend(f"{s.statement.display(adapter)};" for s in scripts.prepare.statements)
+    for number, script in enumerate(scripts.steps, start=1):
+        keys = script.keys
+        span = keys[0] if len(keys) == 1 else f"{keys[0]} … {keys[-1]} ({len(keys)} partitions)"
+        lines.append(f"-- step {number}: {span}")
+        lines.extend(render_step(script, adapter))
+    return lines
+
+
+def _scripts(session: Session, name: str, start: str | None, end: str | None, mode: Mode | None) -> Scripts:
     (chosen,) = session.select([one_model(session.models, name, "compile").name], start, end)
     model = chosen.model
     assert chosen.selection is not None
-    mode = resolve_mode(model, mode)
-    plan = plan_model(model, chosen.selection.run, mode, Filters())
+    plan = plan_model(model, chosen.selection.run, resolve_mode(model, mode), Filters())
     if not session.warehouse_exists():
         raise EngineError(
             f"{session.target.name}: the warehouse does not exist yet; compile describes the model's query "
@@ -42,22 +81,13 @@ def compile_steps(
                 f"{error}; "
                 "run the models it reads first, or fix the SELECT"
             ) from None
-        lines = [
-            f"-- {model.name}: {mode}, {plural(plan.partitions, 'partition')} in "
-            f"{plural(len(plan.steps), 'step')} on {adapter.description} ({adapter.dialect_name})"
-        ]
         strategy = strategy_for(adapter, state)
-        prepare = strategy.prepare(compiled, plan.steps[0])
-        if prepare.statements:
-            lines.append("-- setup, before the first transaction")
-            lines.extend(f"{s.statement.display(adapter)};" for s in prepare.statements)
-        for number, (lo, hi) in enumerate(plan.steps, start=1):
-            script: StepScript = strategy.step(compiled, lo, hi, readers)
-            keys = script.keys
-            span = keys[0] if len(keys) == 1 else f"{keys[0]} … {keys[-1]} ({len(keys)} partitions)"
-            lines.append(f"-- step {number}: {span}")
-            lines.extend(render_step(script, adapter))
-        return lines
+        return Scripts(
+            plan,
+            f"{adapter.description} ({adapter.dialect_name})",
+            strategy.prepare(compiled, plan.steps[0]),
+            [strategy.step(compiled, lo, hi, readers) for lo, hi in plan.steps],
+        )
     finally:
         adapter.close()
 
