@@ -81,7 +81,6 @@ class Execution:
         self.held: dict[str, list[Run]] = {}  # planned, then left to another run that holds them
         self.policy = policy
         self.leases = leases
-        self._beat = time.monotonic()
         self._stop = threading.Event()  # set by --fail-fast at the first failure
         self._lock = threading.Lock()
         self._counts: dict[str, int] = {}
@@ -208,16 +207,6 @@ class Execution:
         if queue:  # --fail-fast stopped the workers
             self._counts["skipped"] += self._skip(compiled.model, list(queue), FAIL_FAST)
 
-    def _heartbeat(self, adapter: EngineAdapter) -> None:
-        """Renew this run's leases once a third of their time has passed (on the worker's connection)."""
-        if self.leases is None:
-            return
-        with self._lock:
-            if time.monotonic() - self._beat < self.leases.ttl.total_seconds() / 3:
-                return
-            self._beat = time.monotonic()
-        self.leases.heartbeat(adapter)
-
     def _record(self, events: list[StepFinished]) -> None:
         with self._lock:
             for event in events:
@@ -229,7 +218,6 @@ class Execution:
         build the halves, down to single partitions: the good ones commit, only the bad ones fail, each
         with its own error. Under --fail-fast the bisection stops at the first bad partition: what was not
         tried yet is left as it was and reported as not run."""
-        self._heartbeat(worker[0])
         model = compiled.model
         keys = model.partitioning.keys(lo, hi)
         started = time.perf_counter()

@@ -30,6 +30,7 @@ from sqlbackfill.running.claims import claim_plans, connect_waiting
 from sqlbackfill.running.compile import plural
 from sqlbackfill.running.events import Listener, Note, ignore
 from sqlbackfill.running.execution import Execution, RunReport, Worker
+from sqlbackfill.running.heartbeat import Heartbeat
 from sqlbackfill.running.policy import DEFAULT_RETRIES, FailurePolicy
 from sqlbackfill.running.session import Session
 from sqlbackfill.state import PartitionStatus, WarehouseState, statuses_of
@@ -145,6 +146,7 @@ class Runner:
             state.ensure()
             leases = LeaseStore(adapter, report.run_id, request.lease_ttl)
             leases.ensure()
+            heartbeat = Heartbeat(leases, lambda: self.session.connect()[0], self.emit).start()
             try:
                 claimed, report.held = claim_plans(leases, plans, request.wait, self.emit)
                 # What another run built meanwhile is dropped, but it is not held: its readers may run.
@@ -160,6 +162,7 @@ class Runner:
                     execution.held[planned.model.name] = subtract(planned.runs, taken.runs)
                 execution.run_all()
             finally:
+                heartbeat.stop()  # before the release: a beat after it would find the leases lost
                 leases.release()
             return report
         finally:
