@@ -117,29 +117,24 @@ class Heartbeat:
         except BaseException as error:  # the thread ends: DuckDB turns its interrupt into KeyboardInterrupt
             log.debug("lease heartbeat stopped: %s", error)
         finally:
-            if adapter is not None:
-                with contextlib.suppress(Exception):
-                    adapter.close()
+            _close(adapter)
 
     def _renew(self, adapter: EngineAdapter | None) -> EngineAdapter | None:
-        """One beat: renew on `adapter`, or on a new connection when there is none or it failed (a server
-        may drop a connection idle between beats). Returns the connection to keep for the next beat."""
-        for attempt in range(2):
-            fresh = adapter is None
+        """One beat, on `adapter` or a new connection. A kept connection that fails gets one retry on a new
+        one (a server may drop a connection idle between beats). Returns the connection to keep."""
+        for retry in (adapter is not None, False):
             try:
                 if adapter is None:
                     adapter = self.connect()
                     adapter.tag(f"sqlbackfill:heartbeat:{self.leases.run_id}")
                 lost = self.leases.heartbeat(adapter)
             except Exception as error:  # never into the run: the next beat tries again
-                if adapter is not None:
-                    with contextlib.suppress(Exception):
-                        adapter.close()
-                    adapter = None
-                if fresh or attempt:
-                    self._failed(error)
-                    return None
-                continue
+                _close(adapter)
+                adapter = None
+                if retry:
+                    continue
+                self._failed(error)
+                return None
             self._failing = False
             self._renewed = time.monotonic()
             self.renewals += 1
@@ -152,7 +147,7 @@ class Heartbeat:
                     ", ".join(lost),
                 )
             return adapter
-        return adapter
+        return None
 
     def _failed(self, error: Exception) -> None:
         message = " ".join(str(error).split()) or type(error).__name__
@@ -166,3 +161,9 @@ class Heartbeat:
             message,
             max(left, 0.0),
         )
+
+
+def _close(adapter: EngineAdapter | None) -> None:
+    if adapter is not None:
+        with contextlib.suppress(Exception):
+            adapter.close()

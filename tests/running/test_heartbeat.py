@@ -17,7 +17,7 @@ import pytest
 
 from sqlbackfill.config import Target
 from sqlbackfill.engines import EngineAdapter, adapter_for
-from sqlbackfill.errors import EngineError
+from sqlbackfill.errors import EngineError, StatementError
 from sqlbackfill.running.events import Event, Note
 from sqlbackfill.running.heartbeat import Heartbeat
 from sqlbackfill.state import WarehouseState, utc_now
@@ -240,6 +240,38 @@ def test_a_lost_lease_is_reported_and_never_renewed(tmp_path: Path) -> None:
         assert expiries(main)["monthly"] > utc_now()  # still renewed
     finally:
         main.close()
+
+
+def test_a_connection_dropped_between_beats_is_replaced_within_the_beat(tmp_path: Path) -> None:
+    path = tmp_path / "warehouse.duckdb"
+    main = open_duckdb(path)
+    opened: list[EngineAdapter] = []
+
+    def connect() -> EngineAdapter:
+        adapter = open_duckdb(path)
+        if not opened:  # the first connection renews once, then the server drops it
+            execute, used = adapter.execute, []
+
+            def dropped(sql: str, params: Any = None) -> int:
+                if used:
+                    raise StatementError("server closed the connection unexpectedly", transient=True)
+                used.append(sql)
+                return execute(sql, params)
+
+            adapter.execute = dropped  # type: ignore[method-assign]
+        opened.append(adapter)
+        return adapter
+
+    try:
+        leases = claimed(main, "daily")
+        events: list[Event] = []
+        with Heartbeat(leases, connect, events.append, interval=0.05) as heartbeat:
+            time.sleep(0.5)
+        assert len(opened) == 2 and heartbeat.renewals >= 3
+        assert heartbeat.errors == [] and events == []
+    finally:
+        for adapter in [main, *opened]:
+            adapter.close()
 
 
 @pytest.mark.parametrize(
