@@ -31,9 +31,9 @@ from sqlbackfill.running.claims import claim_plans, connect_waiting
 from sqlbackfill.running.compile import plural
 from sqlbackfill.running.event_hooks import EventHooks
 from sqlbackfill.running.events import Event, Listener, Note, PartitionsSkipped, ignore
+from sqlbackfill.running.heartbeat import Heartbeat
 from sqlbackfill.running.hooks import HookChain, Hooks
 from sqlbackfill.running.policy import DEFAULT_RETRIES, FailurePolicy
-from sqlbackfill.running.renewal import Renewal
 from sqlbackfill.running.report import RunReport
 from sqlbackfill.running.scheduler import Scheduler
 from sqlbackfill.running.session import Session
@@ -170,6 +170,7 @@ class Runner:
             state.ensure()
             leases = LeaseStore(adapter, report.run_id, request.lease_ttl)
             leases.ensure()
+            heartbeat = Heartbeat(leases, lambda: self.session.connect()[0], self.emit).start()
             try:
                 claimed, held = claim_plans(leases, plans, request.wait, self.emit)
                 for name, count in held.items():
@@ -193,12 +194,12 @@ class Runner:
                     policy,
                     self.session.graph,
                     unclaimed,
-                    Renewal(leases).renew,
                 )
                 self.hooks.on_run_start(report)
                 started = report
                 scheduler.run_all()
             finally:
+                heartbeat.stop()  # before the release: a beat after it would find the leases lost
                 leases.release()
             return report
         finally:

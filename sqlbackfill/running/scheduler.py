@@ -14,7 +14,6 @@ from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 
 from sqlbackfill.compiling import CompiledModel
-from sqlbackfill.engines import EngineAdapter
 from sqlbackfill.errors import StatementError
 from sqlbackfill.model import Model, ModelGraph
 from sqlbackfill.partitions import Run
@@ -47,7 +46,6 @@ class Scheduler:
         policy: FailurePolicy,
         graph: ModelGraph,
         held: Mapping[str, list[Run]] | None = None,
-        renew: Callable[[EngineAdapter], None] = lambda adapter: None,
     ) -> None:
         self.hooks = hooks
         self.workers = workers
@@ -56,7 +54,6 @@ class Scheduler:
         self.strategy = strategy
         self.policy = policy
         self.graph = graph
-        self.renew = renew
         self.unbuilt: dict[str, list[Run]] = {}  # not built in this run: failed, or skipped for a failure
         self.held: dict[str, list[Run]] = dict(held or {})  # planned, then left to another run
         self.stop = threading.Event()  # set by --fail-fast at the first failure
@@ -127,7 +124,6 @@ class Scheduler:
             self.report,
             self.stop,
             post,
-            self.renew,
         )
 
     @staticmethod

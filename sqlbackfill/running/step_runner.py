@@ -63,7 +63,6 @@ class StepRunner:
         report: RunReport,
         stop: threading.Event,
         post: Post,
-        renew: Callable[[EngineAdapter], None] = lambda adapter: None,
     ) -> None:
         self.compiled = compiled
         self.strategy = strategy
@@ -74,13 +73,11 @@ class StepRunner:
         self.report = report
         self.stop = stop  # set at the first failure under --fail-fast
         self.post = post
-        self.renew = renew
 
     def build(self, lo: int, hi: int) -> Attempt:
         """Build `[lo, hi)` in one step; when it fails, bisect and build the halves, down to single
         partitions: the good ones commit, only the bad ones fail, each with its own error. Under
         --fail-fast the bisection stops at the first bad partition: what was not tried is left as it was."""
-        self.renew(self.adapter)
         attempt = Attempt()
         self._build(lo, hi, attempt)
         return attempt

@@ -1,11 +1,14 @@
 """Partition leases: a run claims the ranges it will write before touching data, so two runs never build
 the same partition at once. A lease names its owner (run, host, pid, and where the pid means something: see
-`owner`) and expires unless heartbeats renew it; a lease whose owner is provably gone is released at once."""
+`owner`) and expires unless heartbeats renew it (`sqlbackfill.running.heartbeat`, from a thread of its own);
+a lease whose owner is provably gone is released at once. An expired lease is lost for good: a heartbeat
+never renews it, another run may already have claimed its partitions."""
 
 from __future__ import annotations
 
 import datetime as dt
 import secrets
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -109,6 +112,9 @@ class LeaseStore:
         self._columns: list[str] | None = None  # the columns the table has (an older one lacks ADDED)
         self._closed_dead_runs = False
         self._insert_statement: Statement | None = None
+        # This run's committed leases (lease_id -> model), renewed by `heartbeat` from another thread.
+        self._held: dict[str, str] = {}
+        self._held_lock = threading.Lock()
 
     def ensure(self) -> None:
         """Create the leases table if missing, or add the columns an older version's table lacks (DDL,
@@ -152,6 +158,7 @@ class LeaseStore:
         if not any(runs for _, _, runs in wanted):
             return [([], []) for _ in wanted]
         claimed: list[tuple[list[Run], list[Lease]]] = []
+        inserted: dict[str, str] = {}
         with self.adapter.transaction():
             lock = self.adapter.claim_lock(self.table)
             if lock is not None:
@@ -169,16 +176,19 @@ class LeaseStore:
                     held = normalize([(other.lo, other.hi) for other in others])
                 free = subtract(normalize(runs), held)
                 for lo, hi in free:
-                    self._insert(model, scheme, lo, hi, now)
+                    inserted[self._insert(model, scheme, lo, hi, now)] = model
                 blocking = [
                     o for o in others if intersect(normalize(runs), [(o.lo, o.hi)]) or o.scheme != scheme
                 ]
                 claimed.append((free, blocking))
+        with self._held_lock:  # committed: from now on a heartbeat renews them
+            self._held.update(inserted)
         return claimed
 
-    def _insert(self, model: str, scheme: str, lo: int, hi: int, now: dt.datetime) -> None:
+    def _insert(self, model: str, scheme: str, lo: int, hi: int, now: dt.datetime) -> str:
+        lease_id = secrets.token_hex(8)
         values = {
-            "lease_id": secrets.token_hex(8),
+            "lease_id": lease_id,
             "model": model,
             "scheme": scheme,
             "lo": lo,
@@ -199,19 +209,45 @@ class LeaseStore:
             )
             self._insert_statement = Statement.build(self.adapter, insert)
         self._insert_statement.bind(values).run(self.adapter)
+        return lease_id
 
-    def heartbeat(self, adapter: EngineAdapter | None = None) -> None:
-        """Renew this run's leases (on `adapter`, another connection of this run, when given)."""
+    def heartbeat(self, adapter: EngineAdapter | None = None) -> list[str]:
+        """Renew this run's leases that are still live (on `adapter`, another connection of this run, when
+        given: the heartbeat thread's own); returns the models whose leases were lost since the last
+        heartbeat, which are renewed no more. A lease is lost once it expired (another run may have claimed
+        its partitions since) or is gone (released by a run that found it expired, or by `unlock`). Thread
+        safe against `claim_many` on the run's own connection: only committed claims are renewed."""
         adapter = adapter or self.adapter
+        with self._held_lock:
+            held = dict(self._held)
+        if not held:
+            return []
         now = utc_now()
+        mine = exp.and_(
+            exp.EQ(this=exp.column("run_id"), expression=_p("run_id")),
+            exp.In(this=exp.column("lease_id"), expressions=[exp.Literal.string(i) for i in sorted(held)]),
+            exp.GT(this=exp.column("expires_at"), expression=_p("now")),  # never revive an expired one
+        )
         update = exp.update(
-            self.table.copy(),
-            {"heartbeat_at": _p("now"), "expires_at": _p("expires")},
-            where=exp.EQ(this=exp.column("run_id"), expression=_p("run_id")),
+            self.table.copy(), {"heartbeat_at": _p("now"), "expires_at": _p("expires")}, where=mine
         )
-        Statement.build(adapter, update, {"now": now, "expires": now + self.ttl, "run_id": self.run_id}).run(
-            adapter
-        )
+        params = {"now": now, "expires": now + self.ttl, "run_id": self.run_id}
+        renewed = Statement.build(adapter, update, params).run(adapter)
+        if renewed < 0 or renewed >= len(held):  # all renewed (every driver here counts updated rows)
+            return []
+        select = exp.select("lease_id", "expires_at").from_(self.table.copy())
+        select = select.where(exp.EQ(this=exp.column("run_id"), expression=_p("run_id")))
+        statement = Statement.build(adapter, select, {"run_id": self.run_id})
+        live = set()
+        for lease_id, expires_at in adapter.fetchall(statement.sql, statement.params):
+            until = instant(expires_at)
+            if until is not None and until > now:
+                live.add(text(lease_id))
+        lost = {lease_id: model for lease_id, model in held.items() if lease_id not in live}
+        with self._held_lock:
+            for lease_id in lost:
+                self._held.pop(lease_id, None)
+        return sorted(set(lost.values()))
 
     def release(self) -> None:
         """Drop this run's leases."""
@@ -219,6 +255,8 @@ class LeaseStore:
             self.table.copy(), where=exp.EQ(this=exp.column("run_id"), expression=_p("run_id"))
         )
         Statement.build(self.adapter, delete, {"run_id": self.run_id}).run(self.adapter)
+        with self._held_lock:
+            self._held.clear()
 
     def unlock(self, model: str) -> int:
         """Drop every lease of a model (`sqlbackfill unlock`): how many there were."""
