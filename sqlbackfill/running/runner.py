@@ -5,12 +5,13 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import secrets
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from sqlglot import exp
 
-from sqlbackfill.compiling import CompiledModel, compile_model
+from sqlbackfill.compiling import CompiledModel, PendingTables, compile_model
 from sqlbackfill.engines import EngineAdapter, Statement
 from sqlbackfill.errors import EngineError, StatementError, UnownedTableError, UsageError
 from sqlbackfill.model import Model
@@ -124,14 +125,11 @@ class Runner:
             raise UsageError(f"--retries must be 0 or more, got {request.retries}")
         if request.dry_run:
             return self._dry_run(request)
+        self._rehearse(request)  # a run rejected before it writes creates no warehouse either
         adapter, state = connect_waiting(self.session, request.wait, self.emit)
         workers: list[Worker] = [(adapter, state)]
         try:
-            if request.concurrency > 1 and not adapter.SUPPORTS_CONCURRENCY:
-                raise UsageError(
-                    f"--concurrency {request.concurrency}: {adapter.description} takes one writer at a time; "
-                    "drop --concurrency (or use PostgreSQL or Snowflake)"
-                )
+            _check_concurrency(request, adapter)
             # Plan and compile before writing anything: bad keys, modes or SQL leave the warehouse as it was.
             plans = self.plan(request, state if state.exists() else None)
             report = RunReport(new_run_id(), plans, waiting=sum(p.waiting_partitions for p in plans))
@@ -202,22 +200,61 @@ class Runner:
             if adapter is not None:
                 adapter.close()
 
+    def _rehearse(self, request: RunRequest) -> None:
+        """Where connecting creates the warehouse (a missing DuckDB file), plan and compile on an empty
+        stand-in for it first: what rejects the run there rejects it before anything is created."""
+        scratch = self.session.scratch()
+        if scratch is None:
+            return
+        try:
+            _check_concurrency(request, scratch)
+            self._compile(scratch, Runner(self.session).plan(request, None))  # notes come from the real plan
+        finally:
+            scratch.close()
+
     def _prepare(self, adapter: EngineAdapter, plans: Sequence[ModelPlan]) -> dict[str, CompiledModel]:
-        """Compile every model with work to do and create missing targets, before any data is written."""
+        """Compile every model with work to do, then create the missing targets: no table is created before
+        every model compiled, so a model that does not compile leaves the warehouse as it was."""
+        compiled = self._compile(adapter, plans)
+        for plan in plans:
+            if plan.model.name in compiled:
+                with _rejected(plan.model, adapter):
+                    # Safe when runs start together.
+                    adapter.run_ddl(compiled[plan.model.name].setup(plan.steps[0]))
+        return compiled
+
+    def _compile(self, adapter: EngineAdapter, plans: Sequence[ModelPlan]) -> dict[str, CompiledModel]:
+        """Every model with work to do, compiled in run order without writing anything: a model reading
+        one whose table this run creates is described over that model's described columns."""
+        pending = PendingTables(adapter)
         compiled = {}
         for plan in plans:
-            if not plan.steps:
-                continue
-            model = plan.model
-            try:
-                compiled[model.name] = compiled_model = compile_model(model, adapter, plan.steps[0])
-                adapter.run_ddl(compiled_model.setup(plan.steps[0]))  # safe when runs start together
-            except StatementError as error:
-                raise EngineError(
-                    f"{model.display_path}: {adapter.description} rejected the model while preparing it: "
-                    f"{error}; fix the SELECT or create the tables it reads"
-                ) from None
+            if plan.steps:
+                with _rejected(plan.model, adapter):
+                    compiled[plan.model.name] = compile_model(plan.model, adapter, plan.steps[0], pending)
+                pending.add(compiled[plan.model.name])
         return compiled
+
+
+def _check_concurrency(request: RunRequest, adapter: EngineAdapter) -> None:
+    if request.concurrency > 1 and not adapter.SUPPORTS_CONCURRENCY:
+        raise UsageError(
+            f"--concurrency {request.concurrency}: {adapter.description} takes one writer at a time; "
+            "drop --concurrency (or use PostgreSQL or Snowflake)"
+        )
+
+
+@contextmanager
+def _rejected(model: Model, adapter: EngineAdapter) -> Iterator[None]:
+    """A statement the engine rejects while a model is prepared: the model's error (exit 2), not a
+    partition's."""
+    try:
+        yield
+    except StatementError as error:
+        raise EngineError(
+            f"{model.display_path}: {adapter.description} rejected the model while preparing it: "
+            f"{error}; fix the SELECT or create the tables it reads"
+        ) from None
 
 
 def _check_targets_owned(adapter: EngineAdapter, state: WarehouseState, plans: Sequence[ModelPlan]) -> None:
