@@ -2,5 +2,15 @@
 
 from sqlbackfill.compiling.bounds import END, START, Bounds
 from sqlbackfill.compiling.compiler import MODEL_ALIAS, CompiledModel, bound_query, compile_model
+from sqlbackfill.compiling.pending import PendingTables
 
-__all__ = ["END", "MODEL_ALIAS", "START", "Bounds", "CompiledModel", "bound_query", "compile_model"]
+__all__ = [
+    "END",
+    "MODEL_ALIAS",
+    "START",
+    "Bounds",
+    "CompiledModel",
+    "PendingTables",
+    "bound_query",
+    "compile_model",
+]

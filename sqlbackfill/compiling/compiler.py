@@ -13,6 +13,7 @@ from sqlglot import exp
 
 from sqlbackfill.compiling.bounds import END, START, Bounds, default_type, guess_kind
 from sqlbackfill.compiling.counts import WINDOWS, counts_query, window_columns
+from sqlbackfill.compiling.pending import PendingTables
 from sqlbackfill.compiling.rewrites import engine_rewrites
 from sqlbackfill.compiling.window import UntypedBound, window_uses
 from sqlbackfill.engines import BoundQuery, Column, EngineAdapter, Statement
@@ -147,10 +148,24 @@ def bound_query(model: Model, bounds: Bounds | None, adapter: EngineAdapter) -> 
     return engine_rewrites(result, adapter)
 
 
-def compile_model(model: Model, adapter: EngineAdapter, sample: Run) -> CompiledModel:
+def compile_model(
+    model: Model, adapter: EngineAdapter, sample: Run, pending: PendingTables | None = None
+) -> CompiledModel:
     """Describe the model's output on the engine, check it against an existing target, type each
     `@start`/`@end` for what it is compared with (`window.window_uses`), and return the compiled model.
-    `sample` is a window to describe with."""
+    `sample` is a window to describe with. The tables in `pending` (this run creates them, later) are
+    described as holding the columns their models write (`PendingTables`); nothing is written."""
+    # What is described reads the stand-ins; the compiled statements read the real tables.
+    described = pending.described(model) if pending is not None else model
+    columns, partition, existing, uses = _describe_model(described, adapter, sample)
+    return CompiledModel(model, adapter, columns, partition, existing, uses)
+
+
+def _describe_model(
+    model: Model, adapter: EngineAdapter, sample: Run
+) -> tuple[list[Column], Column, list[Column] | None, dict[int, exp.DataType]]:
+    """The model's output columns, its partition column, its existing target's columns (None: no target
+    yet) and the types of its `@start`/`@end` uses."""
     existing = adapter.table_columns(adapter.normalize_table(model.table))
     if existing is not None:
         _check_is_table(model, adapter)
@@ -178,7 +193,7 @@ def compile_model(model: Model, adapter: EngineAdapter, sample: Run) -> Compiled
         partition = kind_column or partition
     Bounds(model, partition)  # a partition column of the wrong type is its own error, before the uses'
     uses = window_uses(model, adapter, partition.type)
-    return CompiledModel(model, adapter, columns, partition, existing, uses)
+    return columns, partition, existing, uses
 
 
 def _describe_retyped(

@@ -130,6 +130,12 @@ class EngineAdapter(ABC):
         """Whether the warehouse is there before connecting (False only for a missing embedded file)."""
         return True
 
+    def scratch(self) -> EngineAdapter | None:
+        """A (not yet connected) adapter of this engine over an empty warehouse that leaves nothing behind,
+        standing in for a warehouse that does not exist yet (`exists` False), so that what a run checks
+        before writing creates nothing; None where every warehouse exists before connecting."""
+        return None
+
     @property
     def home_schema(self) -> str | None:
         """The schema an unqualified table lands in, known from the target's settings (None: the session

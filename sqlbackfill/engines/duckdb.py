@@ -31,11 +31,12 @@ class DuckDBAdapter(EngineAdapter):
     DIALECT = "duckdb"
     SUPPORTS_ASOF_JOIN = True
 
-    def __init__(self, target: Any, *, read_only: bool = False) -> None:
+    def __init__(self, target: Any, *, read_only: bool = False, in_memory: bool = False) -> None:
         super().__init__(target)
         check_keys(target, KNOWN_KEYS)
         self.path: Path = target.path_option("path", "warehouse.duckdb")
         self.read_only = read_only
+        self.in_memory = in_memory  # an empty database in memory in the file's place (`scratch`)
         self._con: duckdb_module.DuckDBPyConnection | None = None
         self._in_transaction = False
 
@@ -94,7 +95,9 @@ class DuckDBAdapter(EngineAdapter):
             return
         self.check_path()
         try:
-            self._con = duckdb.connect(str(self.path), read_only=self.read_only)
+            self._con = duckdb.connect(
+                ":memory:" if self.in_memory else str(self.path), read_only=self.read_only
+            )
         except duckdb.IOException as error:
             message = str(error)
             if "Could not set lock" in message or "Conflicting lock" in message:
@@ -113,6 +116,10 @@ class DuckDBAdapter(EngineAdapter):
         if not _writes_to_a_terminal():
             # DuckDB draws its own progress bar on stdout (in interactive sessions): not into logs and pipes.
             self._con.execute("SET enable_progress_bar = false")
+
+    def scratch(self) -> DuckDBAdapter:
+        """An empty in-memory database in place of the file: what a run would find in a file it creates."""
+        return DuckDBAdapter(self.target, in_memory=True)
 
     def close(self) -> None:
         if self._con is not None:

@@ -246,7 +246,20 @@ class PostgresAdapter(EngineAdapter):
 
     def describe_query(self, sql: str, params: Params | None = None) -> list[Column]:
         cursor = self._run(sql, params).cursor
-        return [Column(c.name, _data_type(c.type_display)) for c in cursor.description]
+        return [Column(c.name, _data_type(self._type_name(c))) for c in cursor.description]
+
+    def _type_name(self, column: Any) -> str:
+        """A described column's type as SQL can name it: psycopg shows a type it does not know (an enum, a
+        domain, a composite type) as its OID, which the server names."""
+        shown = str(column.type_display)
+        if not shown.isdigit():
+            return shown
+        name = exp.func(
+            "format_type", exp.cast(exp.Placeholder(this="oid"), "OID", dialect="postgres"), exp.null()
+        )
+        statement = Statement.build(self, exp.select(name), {"oid": int(column.type_code)})
+        rows = self.fetchall(statement.sql, statement.params)
+        return str(rows[0][0]) if rows and rows[0][0] else shown
 
     def claim_lock(self, table: exp.Table) -> str | None:
         # sqlglot has no tree for LOCK: the command around the table as sqlglot quotes it for PostgreSQL.

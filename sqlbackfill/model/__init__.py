@@ -1,11 +1,11 @@
 """Models: header parsing, SQL loading with file:line errors, fingerprints, the model graph and selection."""
 
 from sqlbackfill.model.edges import Edge
-from sqlbackfill.model.graph import ModelGraph, in_run_order
+from sqlbackfill.model.graph import ModelGraph, in_run_order, names_table
 from sqlbackfill.model.header import Header, parse_header
 from sqlbackfill.model.loader import load_graph, load_models
 from sqlbackfill.model.model import Model, build_model, fingerprint
-from sqlbackfill.model.query import WINDOW_PLACEHOLDERS, ParsedQuery, parse_query
+from sqlbackfill.model.query import WINDOW_PLACEHOLDERS, ParsedQuery, parse_query, table_references
 from sqlbackfill.model.selectors import one_model, select_models
 
 __all__ = [
@@ -20,8 +20,10 @@ __all__ = [
     "in_run_order",
     "load_graph",
     "load_models",
+    "names_table",
     "one_model",
     "parse_header",
     "parse_query",
     "select_models",
+    "table_references",
 ]

@@ -82,18 +82,11 @@ class ModelGraph:
         """Whether any model reads another one."""
         return any(self._upstream.values())
 
-    @staticmethod
-    def _matches(model: Model, ref: tuple[str | None, str], target: tuple[str | None, str]) -> bool:
-        """Whether a table reference of `model` names the `target` table (an unqualified reference is in
-        the home schema; where that is unknown, a schema must match when the reference names one)."""
-        ref_schema = ref[0] or model.home_schema
-        return ref[1] == target[1] and (ref_schema is None or ref_schema == target[0])
-
     def _find_upstream(self, model: Model, tables: dict[str, list[Model]]) -> list[Model]:
         found: dict[str, Model] = {}
         for ref in model.query.references:
             for other in tables.get(ref[1], ()):
-                if other is not model and self._matches(model, ref, other.table_ref):
+                if other is not model and names_table(model, ref, other.table_ref):
                     found.setdefault(other.name, other)
         ordered = sorted(found.values(), key=lambda m: self._position[m.name])
         by_name = {name.lower(): m for name, m in self._by_name.items()}
@@ -105,7 +98,7 @@ class ModelGraph:
         return ordered
 
     def _reads_own_table(self, model: Model) -> bool:
-        return any(self._matches(model, ref, model.table_ref) for ref in model.query.references)
+        return any(names_table(model, ref, model.table_ref) for ref in model.query.references)
 
     def _reachable(self, model: Model, edges: dict[str, list[Model]]) -> list[Model]:
         seen: set[str] = set()
@@ -150,6 +143,14 @@ class ModelGraph:
                 state[parent] = 1
                 stack.append((parent, sorted(m.name for m in self._upstream[parent])))
         return ordered
+
+
+def names_table(reader: Model, ref: tuple[str | None, str], target: tuple[str | None, str]) -> bool:
+    """Whether a table reference of `reader`'s SQL names the `target` table (a model's `table_ref`): an
+    unqualified reference is in the home schema; where that is unknown, a schema must match when the
+    reference names one."""
+    ref_schema = ref[0] or reader.home_schema
+    return ref[1] == target[1] and (ref_schema is None or ref_schema == target[0])
 
 
 def in_run_order(models: Sequence[Model]) -> list[Model]:

@@ -192,12 +192,10 @@ def _output_columns(path: str, ast: exp.Query, dialect: str) -> tuple[str, ...] 
     return tuple(ast.named_selects)
 
 
-def _references(
-    ast: exp.Query, dialect: str
-) -> tuple[tuple[tuple[str | None, str], ...], tuple[int | None, ...]]:
+def table_references(ast: exp.Query, dialect: str) -> Iterator[tuple[exp.Table, tuple[str | None, str]]]:
+    """Each table node the query reads, with its (schema, table) normalised for the dialect: table functions
+    (`read_csv(...)`) and the names of the query's CTEs are no tables."""
     ctes = {cte.alias_or_name.lower() for cte in ast.find_all(exp.CTE)}
-    found: list[tuple[str | None, str]] = []
-    lines: list[int | None] = []
     for table in ast.find_all(exp.Table):
         if not isinstance(table.this, exp.Identifier):
             continue  # a table function such as read_csv(...)
@@ -205,7 +203,15 @@ def _references(
             continue
         normalized = normalize_identifiers(table.copy(), dialect=dialect)
         assert isinstance(normalized, exp.Table)
-        ref = (normalized.db or None, normalized.name)
+        yield table, (normalized.db or None, normalized.name)
+
+
+def _references(
+    ast: exp.Query, dialect: str
+) -> tuple[tuple[tuple[str | None, str], ...], tuple[int | None, ...]]:
+    found: list[tuple[str | None, str]] = []
+    lines: list[int | None] = []
+    for table, ref in table_references(ast, dialect):
         if ref not in found:
             found.append(ref)
             lines.append(table.this.meta.get("line"))

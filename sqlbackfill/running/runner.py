@@ -6,12 +6,13 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import secrets
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from sqlglot import exp
 
-from sqlbackfill.compiling import CompiledModel, compile_model
+from sqlbackfill.compiling import CompiledModel, PendingTables, compile_model
 from sqlbackfill.engines import EngineAdapter, Statement
 from sqlbackfill.errors import EngineError, StatementError, UnownedTableError, UsageError
 from sqlbackfill.model import Model
@@ -147,26 +148,26 @@ class Runner:
         self.hooks = HookChain([EventHooks(self.listener), *request.hooks])
         if request.dry_run:
             return self._dry_run(request)
+        self._rehearse(request)  # a run rejected before it writes creates no warehouse either
         adapter, state = connect_waiting(self.session, request.wait, self.emit)
         workers: list[Worker] = [(adapter, state)]
         started: RunReport | None = None  # once hooks heard `on_run_start`, they hear `on_run_finish`
         try:
-            if request.concurrency > 1 and not adapter.SUPPORTS_CONCURRENCY:
-                raise UsageError(
-                    f"--concurrency {request.concurrency}: {adapter.description} takes one writer at a time; "
-                    "drop --concurrency (or use PostgreSQL or Snowflake)"
-                )
+            _check_concurrency(request, adapter)
             # Plan and compile before writing anything: bad keys, modes or SQL leave the warehouse as it was.
             plans = self.plan(request, state if state.exists() else None)
             report = RunReport(new_run_id(), plans)
             if not request.adopt_existing:
                 _check_targets_owned(adapter, state, plans)
             strategy = strategy_for(adapter, state)
-            compiled = self._prepare(adapter, strategy, plans)
+            compiled = self._compile(adapter, plans)
             if not compiled:
                 for plan in plans:
                     self.emit(Note("nothing to run", plan.model.name))
                 return report
+            self.hooks.on_run_start(report)
+            started = report
+            self._create_targets(adapter, strategy, plans, compiled)
             state.ensure()
             leases = LeaseStore(adapter, report.run_id, request.lease_ttl)
             leases.ensure()
@@ -195,8 +196,6 @@ class Runner:
                     self.session.graph,
                     unclaimed,
                 )
-                self.hooks.on_run_start(report)
-                started = report
                 scheduler.run_all()
             finally:
                 heartbeat.stop()  # before the release: a beat after it would find the leases lost
@@ -244,26 +243,67 @@ class Runner:
             if adapter is not None:
                 adapter.close()
 
-    def _prepare(
-        self, adapter: EngineAdapter, strategy: WriteStrategy, plans: Sequence[ModelPlan]
-    ) -> dict[str, CompiledModel]:
-        """Compile every model with work to do and create missing targets, before any data is written."""
+    def _rehearse(self, request: RunRequest) -> None:
+        """Where connecting creates the warehouse (a missing DuckDB file), plan and compile on an empty
+        stand-in for it first: what rejects the run there rejects it before anything is created."""
+        scratch = self.session.scratch()
+        if scratch is None:
+            return
+        try:
+            _check_concurrency(request, scratch)
+            self._compile(scratch, Runner(self.session).plan(request, None))  # notes come from the real plan
+        finally:
+            scratch.close()
+
+    def _create_targets(
+        self,
+        adapter: EngineAdapter,
+        strategy: WriteStrategy,
+        plans: Sequence[ModelPlan],
+        compiled: dict[str, CompiledModel],
+    ) -> None:
+        """Each compiled model's prepare phase (its schema and target table, when missing), run only once
+        every model compiled, so a model that does not compile leaves the warehouse as it was."""
+        for plan in plans:
+            if plan.model.name in compiled:
+                self.hooks.on_prepare(plan.model, adapter)
+                prepare = strategy.prepare(compiled[plan.model.name], plan.steps[0])
+                with _rejected(plan.model, adapter):
+                    # Safe when runs start together.
+                    adapter.run_ddl([entry.statement for entry in prepare.statements])
+
+    def _compile(self, adapter: EngineAdapter, plans: Sequence[ModelPlan]) -> dict[str, CompiledModel]:
+        """Every model with work to do, compiled in run order without writing anything: a model reading
+        one whose table this run creates is described over that model's described columns."""
+        pending = PendingTables(adapter)
         compiled = {}
         for plan in plans:
-            if not plan.steps:
-                continue
-            model = plan.model
-            try:
-                compiled[model.name] = compiled_model = compile_model(model, adapter, plan.steps[0])
-                self.hooks.on_prepare(model, adapter)
-                prepare = strategy.prepare(compiled_model, plan.steps[0])
-                adapter.run_ddl([s.statement for s in prepare.statements])  # safe when runs start together
-            except StatementError as error:
-                raise EngineError(
-                    f"{model.display_path}: {adapter.description} rejected the model while preparing it: "
-                    f"{error}; fix the SELECT or create the tables it reads"
-                ) from None
+            if plan.steps:
+                with _rejected(plan.model, adapter):
+                    compiled[plan.model.name] = compile_model(plan.model, adapter, plan.steps[0], pending)
+                pending.add(compiled[plan.model.name])
         return compiled
+
+
+def _check_concurrency(request: RunRequest, adapter: EngineAdapter) -> None:
+    if request.concurrency > 1 and not adapter.SUPPORTS_CONCURRENCY:
+        raise UsageError(
+            f"--concurrency {request.concurrency}: {adapter.description} takes one writer at a time; "
+            "drop --concurrency (or use PostgreSQL or Snowflake)"
+        )
+
+
+@contextmanager
+def _rejected(model: Model, adapter: EngineAdapter) -> Iterator[None]:
+    """A statement the engine rejects while a model is prepared: the model's error (exit 2), not a
+    partition's."""
+    try:
+        yield
+    except StatementError as error:
+        raise EngineError(
+            f"{model.display_path}: {adapter.description} rejected the model while preparing it: "
+            f"{error}; fix the SELECT or create the tables it reads"
+        ) from None
 
 
 def _check_targets_owned(adapter: EngineAdapter, state: WarehouseState, plans: Sequence[ModelPlan]) -> None:

@@ -60,6 +60,18 @@ class Session:
         adapter.connect()
         return adapter, WarehouseState(adapter)
 
+    def scratch(self) -> EngineAdapter | None:
+        """An open adapter over an empty stand-in for the warehouse while it does not exist (a missing
+        DuckDB file: an empty database in memory); None when the warehouse exists, or connecting to it
+        creates nothing."""
+        adapter = adapter_for(self.target, read_only=True)
+        if adapter.exists:
+            return None
+        stand_in = adapter.scratch()
+        if stand_in is not None:
+            stand_in.connect()
+        return stand_in
+
     def warehouse_exists(self) -> bool:
         """Whether the target already holds a warehouse (read-only commands never create one)."""
         return adapter_for(self.target, read_only=True).exists

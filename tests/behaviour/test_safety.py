@@ -1,12 +1,15 @@
-"""Writes that would destroy data sqlbackfill does not own are refused on every engine, until the user says so."""
+"""Writes that would destroy data sqlbackfill does not own are refused on every engine, until the user says so;
+a run refused with exit 2 leaves the warehouse as it was, the tables it would create included."""
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from sqlbackfill.errors import UnownedTableError
+from sqlbackfill.errors import EngineError, ModelError, SqlbackfillError, UnownedTableError
 from sqlbackfill.planning import Filters
 from tests.behaviour.warehouses import EVENTS, Warehouse
 
@@ -74,3 +77,88 @@ def test_a_status_sqlbackfill_never_writes_is_missing_and_rebuilt(
     assert (rebuilt.exit_code, rebuilt.succeeded) == (0, 3)
     assert {status for status, _, _ in warehouse.statuses("daily").values()} == {"materialized"}
     assert warehouse.ids("daily") == WINDOW
+
+
+# --- nothing written on exit 2, DDL included: every model compiles before any table is created ----------------
+
+UPSTREAM = """-- partition_by: d
+-- timezone: America/New_York
+-- start: 2026-03-05
+-- end: 2026-03-10
+SELECT id, d, ts, local_ts, category, v FROM events WHERE d >= @start AND d < @end
+"""
+# The instants of each New York day: `@start` is typed TIMESTAMPTZ for `ts`, read from upstream's columns.
+DOWNSTREAM = """-- partition_by: d
+-- timezone: America/New_York
+-- start: 2026-03-05
+-- end: 2026-03-10
+SELECT d, category, COUNT(*) AS n, SUM(v) AS total, MIN(local_ts) AS first_seen
+FROM upstream WHERE ts >= @start AND ts < @end GROUP BY d, category
+"""
+DOWNSTREAM_ORACLE = """SELECT d, category, COUNT(*), SUM(v), MIN(local_ts) FROM events
+WHERE d >= DATE '2026-03-05' AND d <= DATE '2026-03-10' GROUP BY d, category"""
+
+
+def catalog(warehouse: Warehouse) -> list[tuple[str, str]]:
+    """Every (schema, table) and every schema of the warehouse, outside the engine's own."""
+    system = "('information_schema', 'pg_catalog', 'pg_toast')"
+    tables = warehouse.sql(
+        f"SELECT LOWER(table_schema), LOWER(table_name) FROM information_schema.tables "
+        f"WHERE LOWER(table_schema) NOT IN {system}"
+    )
+    schemas = warehouse.sql(
+        f"SELECT LOWER(schema_name), '' FROM information_schema.schemata WHERE LOWER(schema_name) NOT IN {system}"
+    )
+    return sorted((str(s), str(t)) for s, t in [*tables, *schemas])
+
+
+def plain_rows(warehouse: Warehouse, sql: str) -> list[tuple[Any, ...]]:
+    """Rows with dates and times as ISO text and numbers rounded, sorted (engines return other types)."""
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, dt.date | dt.datetime):
+            return value.isoformat()
+        return value if value is None or isinstance(value, str) else round(float(value), 6)
+
+    return sorted((tuple(plain(v) for v in row) for row in warehouse.sql(sql)), key=repr)
+
+
+@pytest.mark.parametrize(
+    ("downstream", "error", "fragment"),
+    [
+        pytest.param(
+            DOWNSTREAM.replace("MIN(local_ts)", "MIN(wall_clock)"),
+            EngineError,
+            "wall_clock",
+            id="a-column-upstream-lacks",
+        ),
+        pytest.param(
+            DOWNSTREAM.replace("ts >= @start", "category >= @start"),
+            ModelError,
+            "@start is compared with `category`",
+            id="a-bound-compared-with-text",
+        ),
+    ],
+)
+def test_a_reader_that_does_not_compile_leaves_the_warehouse_as_it_was(
+    warehouse: Warehouse, tmp_path: Path, downstream: str, error: type[Exception], fragment: str
+) -> None:
+    project = warehouse.project(tmp_path / "project", {"upstream": UPSTREAM, "downstream": downstream})
+    before = catalog(warehouse)
+    with pytest.raises(error) as caught:
+        project.run()
+    assert isinstance(caught.value, SqlbackfillError) and caught.value.exit_code == 2
+    message = str(caught.value)
+    assert message.startswith("models/downstream.sql") and fragment.lower() in message.lower(), message
+    after = catalog(warehouse)
+    assert after == before  # upstream's table was not created, nor the status schema
+    assert not any(table == "upstream" or schema == "sqlbackfill" for schema, table in after)
+
+
+def test_a_chain_on_a_fresh_warehouse_equals_a_full_recompute(warehouse: Warehouse, tmp_path: Path) -> None:
+    project = warehouse.project(tmp_path / "project", {"upstream": UPSTREAM, "downstream": DOWNSTREAM})
+    report = project.run()
+    assert (report.exit_code, report.failed, report.succeeded) == (0, 0, 12)
+    assert warehouse.ids("upstream") == WINDOW
+    shown = "SELECT d, category, n, total, first_seen FROM downstream"
+    assert plain_rows(warehouse, shown) == plain_rows(warehouse, DOWNSTREAM_ORACLE)

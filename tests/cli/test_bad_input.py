@@ -1502,6 +1502,24 @@ def test_input_hardening(
     assert snapshot(project) == before
 
 
+def test_a_rejected_run_in_a_folder_without_a_warehouse_creates_none(tmp_path: Path) -> None:
+    """A model reading one this run would create, with a column that one lacks: exit 2, and no DuckDB file
+    (or its .wal) is left behind, nor the upstream model's table in one."""
+    root = tmp_path / "fresh"
+    header = "-- partition_by: day\n-- start: 2026-01-01\n-- end: 2026-01-03\n"
+    made = "SELECT CAST(DATE '2026-01-01' + CAST(i AS INTEGER) AS DATE) AS day, i AS n FROM range(0, 5) AS t(i)\n"
+    for step in (
+        write("sqlbackfill.toml", '[project]\n\n[targets.local]\ntype = "duckdb"\n'),
+        write("models/made.sql", header + made),
+        write("models/reader.sql", header + "SELECT day, m FROM made\n"),
+    ):
+        step(root)
+    files = files_of(root)
+    result = invoke("run", "--project", root)
+    assert_usage_error(result, "models/reader.sql: duckdb ", "rejected the model", '"m" not found')
+    assert files_of(root) == files
+
+
 @pytest.mark.parametrize(
     "argv",
     [

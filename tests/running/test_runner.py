@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import duckdb
 import pytest
 
-from sqlbackfill.errors import SchemaMismatchError
+from sqlbackfill.errors import SchemaMismatchError, SqlbackfillError
 from sqlbackfill.planning import Filters
-from tests.running.warehouse import Project, sorted_rows
+from sqlbackfill.running import Runner, RunRequest, Session
+from tests.running.warehouse import NOW, Project, sorted_rows
 
 MODES = [
     pytest.param({"per_partition": True}, id="per-partition"),
@@ -275,3 +278,70 @@ def test_column_mismatch_writes_nothing(project: Project) -> None:
     assert project.query(
         "SELECT count(*) FROM information_schema.schemata WHERE schema_name = 'sqlbackfill'"
     ) == [(0,)]
+
+
+# A project whose models make their own rows: they run in a folder that holds no warehouse yet.
+GENERATED = """-- partition_by: d
+-- start: 2026-03-05
+-- end: 2026-03-10
+SELECT CAST(DATE '2026-03-05' + CAST(i AS INTEGER) AS DATE) AS d, i AS n FROM range(0, 10) AS t(i)
+WHERE d >= @start AND d < @end
+"""
+READER = """-- partition_by: d
+-- start: 2026-03-05
+-- end: 2026-03-10
+SELECT d, n FROM generated WHERE d >= @start AND d < @end
+"""
+
+
+@pytest.mark.parametrize(
+    ("models", "options"),
+    [
+        pytest.param({"generated": GENERATED.replace("range(", "no_such_function(")}, {}, id="broken-sql"),
+        pytest.param(
+            {"reader": READER.replace("FROM generated", "FROM no_such_table")}, {}, id="missing-table"
+        ),
+        pytest.param(
+            {"generated": GENERATED, "reader": READER.replace("d, n", "d, m")}, {}, id="broken-reader"
+        ),
+        pytest.param(
+            {"generated": GENERATED, "reader": READER.replace("d >= @start", "CAST(n AS VARCHAR) >= @start")},
+            {},
+            id="reader-bound-compared-with-text",
+        ),
+        pytest.param({"generated": GENERATED}, {"start": "2026-13-01"}, id="bad-start"),
+        pytest.param({"generated": GENERATED}, {"concurrency": 2}, id="concurrency"),
+    ],
+)
+def test_a_rejected_run_creates_no_warehouse_file(
+    tmp_path: Path, models: dict[str, str], options: dict[str, object]
+) -> None:
+    root = tmp_path / "project"
+    (root / "models").mkdir(parents=True)
+    (root / "sqlbackfill.toml").write_text('[project]\n\n[targets.local]\ntype = "duckdb"\n')
+    for name, text in models.items():
+        (root / "models" / f"{name}.sql").write_text(text)
+    before = sorted(p.relative_to(root) for p in root.rglob("*"))
+    with pytest.raises(SqlbackfillError) as caught:
+        Runner(Session.open(root, now=NOW)).run(RunRequest(**options))  # type: ignore[arg-type]
+    assert caught.value.exit_code == 2
+    assert sorted(p.relative_to(root) for p in root.rglob("*")) == before  # no warehouse.duckdb, no .wal
+
+
+def test_a_chain_in_a_folder_without_a_warehouse_creates_it_and_runs(tmp_path: Path) -> None:
+    root = tmp_path / "project"
+    (root / "models").mkdir(parents=True)
+    (root / "sqlbackfill.toml").write_text('[project]\n\n[targets.local]\ntype = "duckdb"\n')
+    (root / "models" / "generated.sql").write_text(GENERATED)
+    (root / "models" / "reader.sql").write_text(READER)
+    report = Runner(Session.open(root, now=NOW)).run(RunRequest())
+    assert (report.exit_code, report.succeeded) == (0, 12)
+    con = duckdb.connect(str(root / "warehouse.duckdb"), read_only=True)
+    try:
+        assert (
+            con.execute("SELECT d, n FROM reader ORDER BY d").fetchall()
+            == con.execute("SELECT d, n FROM generated ORDER BY d").fetchall()
+        )
+        assert con.execute("SELECT count(*) FROM reader").fetchall() == [(6,)]
+    finally:
+        con.close()

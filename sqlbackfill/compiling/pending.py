@@ -1,0 +1,70 @@
+"""Describing a model that reads tables this run creates but has not created yet.
+
+A run compiles every model before it creates any table, so that a model that does not compile leaves the
+warehouse as it was. A model reading another model's table that does not exist yet is described (its output,
+its `@start`/`@end` typing) with each reference to that table replaced by an empty relation of the columns
+the other model's SELECT was described to have: `FROM daily` becomes
+`FROM (SELECT CAST(NULL AS DATE) AS d, CAST(NULL AS BIGINT) AS n WHERE FALSE) AS daily`. Replacing the
+reference works on every engine; creating the table inside a transaction that rolls back would not
+(Snowflake's DDL commits). The statements a run executes read the real table, created before they run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING
+
+from sqlglot import exp
+
+from sqlbackfill.engines import Column, EngineAdapter
+from sqlbackfill.model import Model, names_table, table_references
+
+if TYPE_CHECKING:
+    from sqlbackfill.compiling.compiler import CompiledModel
+
+TableRef = tuple[str | None, str]
+
+
+class PendingTables:
+    """The targets this run will create, each with the columns its model was described to have."""
+
+    def __init__(self, adapter: EngineAdapter) -> None:
+        self.adapter = adapter
+        self._columns: dict[TableRef, list[Column]] = {}
+        self._by_name: dict[str, list[TableRef]] = {}  # 500 pending tables: each reference looks up a few
+
+    def add(self, compiled: CompiledModel) -> None:
+        """Record a compiled model's target, if it does not exist yet: models compiled after it read it."""
+        if not compiled.target_exists:
+            ref = compiled.model.table_ref
+            self._columns[ref] = compiled.columns
+            self._by_name.setdefault(ref[1], []).append(ref)
+
+    def described(self, model: Model) -> Model:
+        """`model` with every reference to a pending table replaced by its empty stand-in, to describe it
+        with (the model itself when it reads none)."""
+        if not any(self._pending(model, ref) for ref in model.query.references):
+            return model
+        ast = model.query.ast.copy()
+        for table, ref in list(table_references(ast, model.dialect)):
+            found = self._pending(model, ref)
+            if found is not None:
+                table.replace(self._stand_in(table, self._columns[found]))
+        return dataclasses.replace(model, query=dataclasses.replace(model.query, ast=ast))
+
+    def _pending(self, model: Model, ref: TableRef) -> TableRef | None:
+        """The pending table a reference of `model`'s SQL names, if any."""
+        return next((t for t in self._by_name.get(ref[1], ()) if names_table(model, ref, t)), None)
+
+    def _stand_in(self, table: exp.Table, columns: list[Column]) -> exp.Subquery:
+        """`(SELECT CAST(NULL AS type) AS column, … WHERE FALSE) AS alias`, aliased as `table` is (by its
+        alias, else by its name) so that the query's qualified columns still find it."""
+        select = exp.select(
+            *[
+                exp.alias_(exp.Cast(this=exp.null(), to=c.type.copy()), self.adapter.identifier(c.name))
+                for c in columns
+            ]
+        ).where(exp.false())
+        alias = table.args.get("alias")
+        alias = alias.copy() if alias is not None else exp.TableAlias(this=table.this.copy())
+        return exp.Subquery(this=select, alias=alias)
