@@ -45,16 +45,12 @@ class RunPrinter:
         self.err = err
         self.progress: Progress | None = None
         self.task: TaskID | None = None
-        self.rows: dict[str, int] = {}
-        self.seconds: dict[str, float] = {}
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, Note):
             where = f"{event.model}: " if event.model else ""
             self.err.print(f"[yellow]note:[/] {escape(where + event.text)}")
         elif isinstance(event, ModelStarted):
-            self.rows[event.model] = 0
-            self.seconds[event.model] = 0.0
             self.err.print(
                 f"[bold]{escape(event.model)}[/]: {event.mode}, {plural(event.partitions, 'partition')} "
                 f"in {plural(event.steps, 'step')}"
@@ -80,10 +76,7 @@ class RunPrinter:
                 self.progress.start()
                 self.task = self.progress.add_task(event.model, total=event.partitions)
         elif isinstance(event, StepFinished):
-            self.seconds[event.model] = self.seconds.get(event.model, 0.0) + event.seconds
-            if event.ok:
-                self.rows[event.model] = self.rows.get(event.model, 0) + (event.rows or 0)
-            else:
+            if not event.ok:
                 self.err.print(f"  [red]failed[/] {escape(_span(event.keys))}: {escape(event.error or '')}")
             if self.progress is not None and self.task is not None:
                 self.progress.advance(self.task, len(event.keys))
@@ -96,14 +89,14 @@ class RunPrinter:
             self.err.print(f"  [yellow]skipped[/] {escape(_span(event.keys))}: {escape(event.reason)}")
         elif isinstance(event, ModelFinished):
             self._stop()
-            rows = plural(self.rows.get(event.model, 0), "row")
+            rows = plural(event.rows, "row")
             parts = [f"[green]{event.succeeded} materialized[/] ({rows})"]
             if event.failed:
                 parts.append(f"[red]{event.failed} failed[/]")
             if event.skipped:
                 parts.append(f"[yellow]{event.skipped} skipped[/]")
-            took = self.seconds.get(event.model, 0.0)
-            self.err.print(f"  {', '.join(parts)} in {took:.2f}s")
+            # Wall time: with --concurrency, steps overlap and their times add up to more than the run took.
+            self.err.print(f"  {', '.join(parts)} in {event.seconds:.2f}s")
 
     def _stop(self) -> None:
         if self.progress is not None:
