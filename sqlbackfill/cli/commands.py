@@ -7,13 +7,14 @@ import datetime as dt
 import click
 from rich.markup import escape
 
+from sqlbackfill import api
 from sqlbackfill.cli.options import mode_options, project_options, range_options
 from sqlbackfill.cli.output import RunPrinter, consoles, print_plan
 from sqlbackfill.config import project_folder
 from sqlbackfill.errors import UsageError
 from sqlbackfill.model import select_models
-from sqlbackfill.planning import Filters
-from sqlbackfill.running import Runner, RunRequest, Session
+from sqlbackfill.planning import mode_from_flags
+from sqlbackfill.running import Session
 from sqlbackfill.running.claims import unlock
 from sqlbackfill.running.compile import compile_steps
 from sqlbackfill.running.demo import load_raw_sales, write_demo
@@ -92,27 +93,29 @@ def run_command(
     (nothing written)."""
     out, err = consoles()
     printer = RunPrinter(out, err)
-    session = Session.open(project, target)
-    request = RunRequest(
+    loaded = api.load(project, target)
+    mode = mode_from_flags(single_run, per_partition, batch_size)
+    only = [
+        word for word, on in (("missing", only_missing), ("failed", only_failed), ("stale", only_stale)) if on
+    ]
+    if dry_run:
+        print_plan(out, api.plan(loaded, models, start, end, mode, only, listener=printer).models)
+        return
+    report = api.run(
+        loaded,
         models,
         start,
         end,
-        single_run,
-        per_partition,
-        batch_size,
-        Filters(only_missing, only_failed, only_stale),
-        dry_run,
-        concurrency,
-        retries,
-        fail_fast,
-        wait,
-        dt.timedelta(seconds=lease_ttl),
-        adopt_existing,
+        mode,
+        only,
+        concurrency=concurrency,
+        retries=retries,
+        fail_fast=fail_fast,
+        wait=wait,
+        lease_ttl=dt.timedelta(seconds=lease_ttl),
+        adopt_existing=adopt_existing,
+        listener=printer,
     )
-    report = Runner(session, printer).run(request)
-    if dry_run:
-        print_plan(out, report.plans)
-        return
     printer.summary(report)
     raise SystemExit(report.exit_code)
 
@@ -147,7 +150,9 @@ def compile_command(
         start = end = partition
     out, _ = consoles()
     session = Session.open(project, target)
-    for line in compile_steps(session, model, start, end, single_run, per_partition, batch_size):
+    for line in compile_steps(
+        session, model, start, end, mode_from_flags(single_run, per_partition, batch_size)
+    ):
         out.print(escape(line))
 
 

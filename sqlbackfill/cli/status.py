@@ -13,17 +13,25 @@ from sqlbackfill.cli.options import project_options, range_options
 from sqlbackfill.cli.output import consoles
 from sqlbackfill.running import ModelStatus, PartitionView, Session, collect_status
 from sqlbackfill.running.compile import plural
+from sqlbackfill.vocabulary import PartitionStatus
 
-COLOURS = {
-    "materialized": "green",
-    "missing": "grey50",
-    "failed": "red",
-    "stale": "yellow",
-    "running": "blue",
-    "waiting": "magenta",
+COLOURS: dict[str, str] = {
+    PartitionStatus.MATERIALIZED: "green",
+    PartitionStatus.MISSING: "grey50",
+    PartitionStatus.FAILED: "red",
+    PartitionStatus.STALE: "yellow",
+    PartitionStatus.RUNNING: "blue",
+    PartitionStatus.WAITING: "magenta",
 }
 # A coarse cell shows the worst status inside it.
-SEVERITY = {"materialized": 0, "missing": 1, "waiting": 2, "stale": 3, "running": 4, "failed": 5}
+SEVERITY: dict[str, int] = {
+    PartitionStatus.MATERIALIZED: 0,
+    PartitionStatus.MISSING: 1,
+    PartitionStatus.WAITING: 2,
+    PartitionStatus.STALE: 3,
+    PartitionStatus.RUNNING: 4,
+    PartitionStatus.FAILED: 5,
+}
 MAX_ROWS = 40
 CELL = "■"
 ERROR_WIDTH = 100

@@ -93,8 +93,10 @@ class EngineAdapter(ABC):
 
     TYPE: ClassVar[str]
     DIALECT: ClassVar[str]
-    SUPPORTS_TRANSACTIONS: ClassVar[bool] = True
+    # How a step replaces its windows: the write strategy (`sqlbackfill.writing`) registered for it.
     OVERWRITE_STRATEGY: ClassVar[OverwriteStrategy] = OverwriteStrategy.DELETE_INSERT
+    # An INSERT reports how many rows it wrote (a one-partition step records that count, no COUNT query).
+    REPORTS_DML_ROW_COUNTS: ClassVar[bool] = True
     # Several connections may write at once (per-partition concurrency).
     SUPPORTS_CONCURRENCY: ClassVar[bool] = False
     # The engine accepts `GROUP BY ALL`; where it does not, the compiler rewrites it to positions.

@@ -1,7 +1,8 @@
 """Models: header parsing, SQL loading with file:line errors, fingerprints, the model graph and selection."""
 
+from sqlbackfill.model.edges import Edge
 from sqlbackfill.model.graph import ModelGraph, in_run_order
-from sqlbackfill.model.header import BackfillPolicy, Header, parse_header
+from sqlbackfill.model.header import Header, parse_header
 from sqlbackfill.model.loader import load_graph, load_models
 from sqlbackfill.model.model import Model, build_model, fingerprint
 from sqlbackfill.model.query import WINDOW_PLACEHOLDERS, ParsedQuery, parse_query
@@ -9,7 +10,7 @@ from sqlbackfill.model.selectors import one_model, select_models
 
 __all__ = [
     "WINDOW_PLACEHOLDERS",
-    "BackfillPolicy",
+    "Edge",
     "Header",
     "Model",
     "ModelGraph",

@@ -1,4 +1,5 @@
-"""The model graph: a model reads another's table (or names it in `depends_on`) and runs after it.
+"""The model graph: a model reads another's table (or names it in `depends_on`) and runs after it; each
+edge carries the partition mapping between the two (`Edge`, lookback included).
 
 Built once per project: every edge is found through an index of tables by name, so 500 models cost a
 pass over their table references, and upstream, downstream, transitive closures and run order are lookups.
@@ -10,6 +11,7 @@ from collections.abc import Iterator, Sequence
 from functools import cached_property
 
 from sqlbackfill.errors import ModelError
+from sqlbackfill.model.edges import Edge
 from sqlbackfill.model.model import Model
 
 
@@ -30,6 +32,8 @@ class ModelGraph:
             for parent in self._upstream[reader.name]:
                 self._downstream[parent.name].append(reader)
         self._given = given
+        self._reads = {m.name: [Edge(up, m) for up in self._upstream[m.name]] for m in given}
+        self._read_by = {m.name: [Edge(m, r) for r in self._downstream[m.name]] for m in given}
 
     @cached_property
     def models(self) -> list[Model]:
@@ -42,6 +46,10 @@ class ModelGraph:
     def __len__(self) -> int:
         return len(self.models)
 
+    def get(self, name: str) -> Model:
+        """The model named `name` (as loaded)."""
+        return self._by_name[name]
+
     def upstream(self, model: Model) -> list[Model]:
         """The models `model` reads directly: by SQL (in the order given), then by `depends_on`."""
         return self._upstream[model.name]
@@ -49,6 +57,14 @@ class ModelGraph:
     def downstream(self, model: Model) -> list[Model]:
         """The models that read `model` directly (its readers), in the order given."""
         return self._downstream[model.name]
+
+    def upstream_edges(self, model: Model) -> list[Edge]:
+        """The edges from each model `model` reads (as `upstream` orders them), with their mappings."""
+        return self._reads[model.name]
+
+    def readers_of(self, model: Model) -> list[Edge]:
+        """The edges to each model that reads `model` (as `downstream` orders them), with their mappings."""
+        return self._read_by[model.name]
 
     def ancestors(self, model: Model) -> list[Model]:
         """Every model `model` reads, directly or through others, in the order given; not itself."""

@@ -1,46 +1,41 @@
-"""The model header: the leading `-- key: value` comment lines of a model file."""
+"""The model header: the leading `-- key: value` comment lines of a model file, read by `HEADER_SPEC`."""
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from sqlbackfill.errors import ModelError
-
-HEADER_KEYS = (
-    "name",
-    "partition_by",
-    "grain",
-    "values",
-    "start",
-    "end",
-    "timezone",
-    "backfill",
-    "depends_on",
-    "tags",
-    "lookback",
-    "depends_on_past",
+from sqlbackfill.model.header_keys import (
+    BACKFILL,
+    BY_NAME,
+    DATA_KEYS,
+    DEPENDS_ON,
+    FINGERPRINTED,
+    HEADER_KEYS,
+    HEADER_SPEC,
+    LOOKBACK,
+    TAGS,
+    TIME_DEFAULTS,
+    VALUES,
+    HeaderKey,
+    Kind,
 )
-GRAINS = ("hour", "day", "week", "month", "year")
-# Keys whose change alters what a model writes: part of its fingerprint (start/end/backfill are not).
-DATA_KEYS = ("partition_by", "grain", "timezone", "values")
-# What a time model gets when it leaves a key out: writing the default changes no data.
-TIME_DEFAULTS = {"grain": "day", "timezone": "UTC"}
+from sqlbackfill.model.header_values import GRAINS
+from sqlbackfill.vocabulary import Mode
+
+__all__ = [
+    "DATA_KEYS",
+    "GRAINS",
+    "HEADER_KEYS",
+    "TIME_DEFAULTS",
+    "Header",
+    "parse_header",
+]
+T = TypeVar("T")
 _LINE = re.compile(r"--\s*([A-Za-z_][A-Za-z0-9_-]*)\s*:(.*)")
-_BATCH = re.compile(r"batch\s*\(\s*(-?\d+)\s*\)", re.IGNORECASE)
-_INTEGER = re.compile(r"-?[0-9]+")
-_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
-
-
-@dataclass(frozen=True)
-class BackfillPolicy:
-    """What `run` does by default: one partition per transaction, one ranged run, or batches of N."""
-
-    mode: str  # "per_partition" | "single_run" | "batch"
-    batch_size: int | None = None
-
-    def __str__(self) -> str:
-        return f"batch({self.batch_size})" if self.mode == "batch" else self.mode
 
 
 @dataclass(frozen=True)
@@ -64,99 +59,73 @@ class Header:
         """A ModelError pointing at the line of `key`."""
         return ModelError(self.path, self.lines.get(key, 1), message)
 
-    def policy(self) -> BackfillPolicy:
-        """The `backfill:` key: `per_partition` (default), `single_run` or `batch(N)`."""
-        raw = self.get("backfill")
+    @property
+    def kind(self) -> Kind:
+        """VALUES when the header has `values:`, else TIME."""
+        return Kind.VALUES if VALUES.name in self.entries else Kind.TIME
+
+    def value(self, key: HeaderKey[T]) -> T | None:
+        """A key parsed by its spec (its default when left out); None when absent without a default."""
+        raw = self.entries.get(key.name, key.default)
         if raw is None:
-            return BackfillPolicy("per_partition")
-        text = raw.strip().lower()
-        named = text.replace("-", "_")  # `single-run` too; not in `batch(-1)`, which must say "at least 1"
-        if named in ("per_partition", "single_run"):
-            return BackfillPolicy(named)
-        match = _BATCH.fullmatch(text)
-        if match:
-            size = int(match[1])
-            if size < 1:
-                raise self.error("backfill", f"batch size must be at least 1, got batch({size})")
-            return BackfillPolicy("batch", size)
-        raise self.error("backfill", f"unknown backfill '{raw}' (per_partition, single_run, batch(N))")
+            return None
+        return key.parse(raw, lambda message: self.error(key.name, message))
+
+    def setting(self, key: HeaderKey[T]) -> T:
+        """`value` of a key that has a default, so never None."""
+        parsed = self.value(key)
+        assert parsed is not None, f"header key {key.name} has no default"
+        return parsed
+
+    def check_kind(self) -> None:
+        """Fail on the first key, in spec order, that does not apply to this model's kind."""
+        kind = self.kind
+        for key in HEADER_SPEC:
+            if key.name in self.entries and not key.applies.includes(kind):
+                if key.applies is Kind.TIME:
+                    message = f"`{key.name}` applies to time grains; a `values` model takes only its values"
+                else:
+                    message = f"`{key.name}` applies to `values` models; drop it or add `-- values: a, b`"
+                raise self.error(key.name, message)
+
+    def policy(self) -> Mode:
+        """The `backfill:` key: `per_partition` (default), `single_run` or `batch(N)`."""
+        return self.setting(BACKFILL)
 
     def values(self) -> tuple[str, ...] | None:
         """The `values:` list, or None for a time-partitioned model."""
-        if self.get("values") is None:
-            return None
-        return self._list("values", "value", "us, jp, eu", fold=False)
+        return self.value(VALUES)
 
     def depends_on(self) -> tuple[str, ...]:
         """The `depends_on:` model names (upstream models sqlglot cannot see), as written."""
-        return self._list("depends_on", "depends_on model", "daily, orders", fold=True)
+        return self.value(DEPENDS_ON) or ()
 
     def tags(self) -> tuple[str, ...]:
         """The `tags:` list, as written (they match case-insensitively)."""
-        tags = self._list("tags", "tag", "daily, finance", fold=True)
-        for tag in tags:
-            if not _TAG.fullmatch(tag):
-                raise self.error("tags", f"tag '{tag}' is not one word; use letters, digits, `_`, `-` or `.`")
-        return tags
+        return self.value(TAGS) or ()
 
     def lookback(self) -> int:
         """The `lookback:` count of previous upstream partitions a partition also reads (0 when absent)."""
-        raw = self.get("lookback")
-        if raw is None:
-            return 0
-        text = raw.strip()
-        if not _INTEGER.fullmatch(text):
-            raise self.error(
-                "lookback",
-                f"lookback '{text}' is not a whole number of partitions; write e.g. `-- lookback: 2`",
-            )
-        count = int(text)
-        if count < 0:
-            raise self.error(
-                "lookback", f"lookback must be 0 or more, got {count}; write e.g. `-- lookback: 2`"
-            )
-        return count
+        return self.setting(LOOKBACK)
 
     def flag(self, key: str) -> bool:
         """A yes/no key: `true` or `false` (also yes/no, on/off, 1/0); absent is false."""
-        raw = self.get(key)
-        if raw is None:
-            return False
-        text = raw.strip().lower()
-        if text in ("true", "yes", "on", "1"):
-            return True
-        if text in ("false", "no", "off", "0"):
-            return False
-        raise self.error(key, f"{key} '{raw.strip()}' is not true or false; write `-- {key}: true`")
-
-    def _list(self, key: str, noun: str, example: str, *, fold: bool) -> tuple[str, ...]:
-        """A comma-separated key: no empty entry, none twice (compared case-insensitively when `fold`)."""
-        raw = self.get(key)
-        if raw is None:
-            return ()
-        items = tuple(v.strip() for v in raw.split(","))
-        if any(not v for v in items):
-            raise self.error(key, f"{key} '{raw}' has an empty entry; write them like `{example}`")
-        seen: set[str] = set()
-        for item in items:
-            folded = item.lower() if fold else item
-            if folded in seen:
-                raise self.error(key, f"{noun} '{item}' is listed twice; keep one")
-            seen.add(folded)
-        return items
+        parsed: Any = self.setting(BY_NAME[key])
+        assert isinstance(parsed, bool), f"header key {key} is not a yes/no key"
+        return parsed
 
     def fingerprint_part(self) -> str:
-        """The data-changing keys, normalised, for the fingerprint."""
+        """The fingerprinted keys in slot order, normalised; a key left out counts as its default when it
+        applies to the model's kind, else as None (text stored in every partition's fingerprint: frozen)."""
+        kind = self.kind
         parts = []
-        for key in DATA_KEYS:
-            value = self.entries.get(key)
-            if value is None and "values" not in self.entries:
-                value = TIME_DEFAULTS.get(key)
-            if key == "values" and value is not None:
-                value = ",".join(v.strip() for v in value.split(","))
-            elif value is not None:
-                value = value.strip().lower() if key in ("grain", "partition_by") else value.strip()
-            parts.append(f"{key}={value}")
+        for key in FINGERPRINTED:
+            assert key.fingerprint is not None
+            raw = self.entries.get(key.name)
+            if raw is None and key.applies.includes(kind):
+                raw = key.default
+            value = None if raw is None else key.fingerprint.normalise(raw)
+            parts.append(f"{key.name}={value}")
         return ";".join(parts)
 
 
@@ -176,12 +145,8 @@ def parse_header(path: str, text: str) -> Header:
         if not match:
             continue  # free text
         key = match[1].lower()
-        if key not in HEADER_KEYS:
-            raise ModelError(
-                path,
-                number,
-                f"unknown header key '{match[1]}' (known: {', '.join(HEADER_KEYS)}); fix its spelling",
-            )
+        if key not in BY_NAME:
+            raise ModelError(path, number, _unknown(match[1]))
         if key in entries:
             raise ModelError(
                 path, number, f"header key '{key}' is repeated (first on line {lines[key]}); keep one"
@@ -194,3 +159,10 @@ def parse_header(path: str, text: str) -> Header:
     else:
         body_line = len(text.splitlines()) + 1
     return Header(path, entries, lines, body_line)
+
+
+def _unknown(written: str) -> str:
+    """The unknown-key message: the known keys, and the closest one when there is one."""
+    message = f"unknown header key '{written}' (known: {', '.join(HEADER_KEYS)}); fix its spelling"
+    close = difflib.get_close_matches(written.lower().replace("-", "_"), HEADER_KEYS, n=1)
+    return f"{message} (did you mean `{close[0]}`?)" if close else message

@@ -13,9 +13,11 @@ from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 
 from sqlbackfill.config import STATE_SCHEMA
 from sqlbackfill.errors import ModelError, PartitionKeyError
-from sqlbackfill.model.header import GRAINS, TIME_DEFAULTS, BackfillPolicy, Header, parse_header
+from sqlbackfill.model.header import Header, parse_header
+from sqlbackfill.model.header_keys import DEPENDS_ON_PAST, END, GRAIN, NAME, PARTITION_BY, START, TIMEZONE
 from sqlbackfill.model.query import RENDER_FRAMES, ParsedQuery, parse_query, recursion_budget, too_deep
-from sqlbackfill.partitions import Grain, Partitioning, Run, TimePartitioning, ValuePartitioning, load_zone
+from sqlbackfill.partitions import Grain, Partitioning, Run, TimePartitioning, ValuePartitioning
+from sqlbackfill.vocabulary import Mode
 
 
 @dataclass(frozen=True)
@@ -29,7 +31,7 @@ class Model:
     partition_by: str
     partitioning: Partitioning
     bounds: Run  # the model's own partitions, half-open ordinals
-    policy: BackfillPolicy
+    policy: Mode
     query: ParsedQuery
     dialect: str
     fingerprint: str
@@ -68,7 +70,7 @@ def build_model(
             digest = fingerprint(query, header, dialect)
     except RecursionError:
         raise too_deep(shown, text, dialect) from None
-    name = (header.get("name") or path.stem).strip()
+    name = header.value(NAME) or path.stem.strip()
     table = _table(header, name, dialect)
     partition_by = _partition_by(header, query, dialect)
     partitioning, bounds, notes = _partitioning(header, now)
@@ -91,7 +93,7 @@ def build_model(
         depends_on=header.depends_on(),
         tags=header.tags(),
         lookback=header.lookback(),
-        depends_on_past=header.flag("depends_on_past"),
+        depends_on_past=header.setting(DEPENDS_ON_PAST),
     )
 
 
@@ -136,12 +138,11 @@ def _table(header: Header, name: str, dialect: str) -> exp.Table:
 
 
 def _partition_by(header: Header, query: ParsedQuery, dialect: str) -> str:
-    raw = header.get("partition_by")
-    if raw is None:
+    column = header.value(PARTITION_BY)
+    if column is None:
         raise ModelError(
             header.path, 1, "missing `-- partition_by: COLUMN` (the partition column of the output)"
         )
-    column = raw.strip()
     try:
         ident = exp.to_identifier(column)
         assert ident is not None
@@ -167,29 +168,17 @@ def _fold(name: str, dialect: str) -> str:
 
 def _partitioning(header: Header, now: dt.datetime) -> tuple[Partitioning, Run, tuple[str, ...]]:
     values = header.values()
+    header.check_kind()
     if values is not None:
-        for key in ("grain", "start", "end", "timezone", "lookback"):
-            if header.get(key) is not None:
-                raise header.error(
-                    key, f"`{key}` applies to time grains; a `values` model takes only its values"
-                )
         return ValuePartitioning(values), (0, len(values)), ()
-    grain_text = (header.get("grain") or TIME_DEFAULTS["grain"]).strip().lower()
-    if grain_text not in GRAINS:
-        raise header.error(
-            "grain", f"unknown grain '{grain_text}' ({', '.join(GRAINS)}); or use `values: a, b`"
-        )
-    timezone = (header.get("timezone") or TIME_DEFAULTS["timezone"]).strip()
-    try:
-        load_zone(timezone)
-    except PartitionKeyError as error:
-        raise header.error("timezone", str(error)) from None
-    start = header.get("start")
+    grain = header.setting(GRAIN)
+    timezone = header.setting(TIMEZONE)
+    start = header.value(START)
     if start is None:
-        raise ModelError(header.path, 1, f"a {grain_text} model needs a start: add `-- start: 2026-01-01`")
-    partitioning = TimePartitioning(Grain(grain_text), timezone)
+        raise ModelError(header.path, 1, f"a {grain} model needs a start: add `-- start: 2026-01-01`")
+    partitioning = TimePartitioning(Grain(grain), timezone)
     try:
-        bounds, notes = partitioning.header_bounds(start, header.get("end"), now)
+        bounds, notes = partitioning.header_bounds(start, header.value(END), now)
     except PartitionKeyError as error:
         key = "end" if str(error).startswith("end:") else "start"
         raise header.error(key, str(error)) from None

@@ -2,25 +2,21 @@
 
 from sqlbackfill.planning.deps import Waiting, describe, ready_runs, rebuilt_readers, waited_keys, waiting_on
 from sqlbackfill.planning.plan import (
-    BATCH,
-    PER_PARTITION,
-    SINGLE_RUN,
     Filters,
     Mode,
     ModelPlan,
+    mode_from_flags,
     plan_model,
     resolve_mode,
 )
 
 __all__ = [
-    "BATCH",
-    "PER_PARTITION",
-    "SINGLE_RUN",
     "Filters",
     "Mode",
     "ModelPlan",
     "Waiting",
     "describe",
+    "mode_from_flags",
     "plan_model",
     "ready_runs",
     "rebuilt_readers",

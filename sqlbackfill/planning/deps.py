@@ -6,12 +6,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from sqlbackfill.model import Model
+from sqlbackfill.model import Edge, Model
 from sqlbackfill.partitions import Run
-from sqlbackfill.partitions.mapping import downstream_runs, mapped_run, same_grid, upstream_runs
 from sqlbackfill.partitions.ranges import intersect, normalize, runs_of, subtract
+from sqlbackfill.vocabulary import PartitionStatus
 
-MATERIALIZED = "materialized"
+MATERIALIZED = PartitionStatus.MATERIALIZED
 
 
 @dataclass(frozen=True)
@@ -19,9 +19,14 @@ class Waiting:
     """Partitions of a model that cannot run yet: upstream partitions they read are not materialized (or
     are stale), and this run does not build them."""
 
-    upstream: Model
+    edge: Edge  # the reader (this model) and the upstream model it waits on
     runs: tuple[Run, ...]  # this model's partitions that wait
     on: tuple[Run, ...]  # the upstream partitions they wait on
+
+    @property
+    def upstream(self) -> Model:
+        """The upstream model waited on."""
+        return self.edge.upstream
 
     @property
     def upstream_name(self) -> str:
@@ -49,24 +54,19 @@ def not_ready(model: Model, ready: Sequence[Run]) -> list[Run]:
 
 
 def waiting_on(
-    model: Model, runs: Sequence[Run], upstreams: Sequence[Model], ready: Mapping[str, Sequence[Run]]
+    runs: Sequence[Run], edges: Sequence[Edge], ready: Mapping[str, Sequence[Run]]
 ) -> list[Waiting]:
-    """For each upstream model, the partitions of `runs` that read one of its partitions not in `ready`."""
+    """For each edge into the model (the graph's `upstream_edges`), the partitions of `runs` that read an
+    upstream partition not in `ready`."""
     found = []
     wanted = normalize(runs)
-    for upstream in upstreams:
-        gaps = not_ready(upstream, ready.get(upstream.name, ()))
+    for edge in edges:
+        gaps = not_ready(edge.upstream, ready.get(edge.upstream.name, ()))
         if not gaps or not wanted:
             continue
-        readers = downstream_runs(
-            upstream.partitioning, gaps, model.partitioning, model.bounds, model.lookback
-        )
-        affected = intersect(wanted, readers)
+        affected = intersect(wanted, edge.readers_of(gaps))
         if affected:
-            read = upstream_runs(
-                model.partitioning, affected, upstream.partitioning, upstream.bounds, model.lookback
-            )
-            found.append(Waiting(upstream, tuple(affected), tuple(intersect(gaps, read))))
+            found.append(Waiting(edge, tuple(affected), tuple(intersect(gaps, edge.read_by(affected)))))
     return found
 
 
@@ -75,18 +75,10 @@ def waiting_runs(waits: Sequence[Waiting]) -> list[Run]:
     return normalize([run for wait in waits for run in wait.runs])
 
 
-def rebuilt_readers(
-    model: Model, upstreams: Sequence[Model], planned: Mapping[str, Sequence[Run]]
-) -> list[Run]:
-    """Partitions of `model` that read upstream partitions this run rebuilds (they will be stale)."""
-    readers: list[Run] = []
-    for upstream in upstreams:
-        runs = planned.get(upstream.name)
-        if runs:
-            readers += downstream_runs(
-                upstream.partitioning, runs, model.partitioning, model.bounds, model.lookback
-            )
-    return normalize(readers)
+def rebuilt_readers(edges: Sequence[Edge], planned: Mapping[str, Sequence[Run]]) -> list[Run]:
+    """Partitions of the reader of `edges` (the graph's `upstream_edges` of one model) that read upstream
+    partitions this run rebuilds (they will be stale)."""
+    return normalize([run for e in edges for run in e.readers_of(planned.get(e.upstream.name, ()))])
 
 
 def waited_keys(model: Model, waits: Sequence[Waiting]) -> dict[int, list[tuple[str, list[str]]]]:
@@ -97,13 +89,9 @@ def waited_keys(model: Model, waits: Sequence[Waiting]) -> dict[int, list[tuple[
         # The upstream keys waited on, by ordinal, read once: thousands of waiting partitions each name some.
         waited = {o: key for lo, hi in wait.on for o, key in up.partitioning.members(lo, hi)}
         on_runs = list(wait.on)
-        identity = same_grid(model.partitioning, up.partitioning)
         for lo, hi in wait.runs:
             for ordinal, _ in model.partitioning.members(lo, hi):
-                if identity:  # the partition itself and its lookback (`waited` holds only existing keys)
-                    read = (ordinal - model.lookback, ordinal + 1)
-                else:
-                    read = mapped_run(model.partitioning, ordinal, up.partitioning, up.bounds, model.lookback)
+                read = wait.edge.read_by_one(ordinal)  # `waited` holds only existing keys
                 on = [waited[o] for a, b in intersect([read], on_runs) for o in range(a, b) if o in waited]
                 if on:
                     keys.setdefault(ordinal, []).append((up.name, on))

@@ -10,32 +10,16 @@ from sqlbackfill.model import Model
 from sqlbackfill.partitions import Run
 from sqlbackfill.partitions.ranges import chunk, count, intersect, normalize, runs_of, subtract
 from sqlbackfill.planning.deps import Waiting, waiting_runs
-
-PER_PARTITION = "per_partition"
-SINGLE_RUN = "single_run"
-BATCH = "batch"
+from sqlbackfill.vocabulary import PER_PARTITION, SINGLE_RUN, Mode, ModeName, PartitionStatus
 
 
-@dataclass(frozen=True)
-class Mode:
-    """How partitions are grouped into steps: one each, one per contiguous run, or batches of N."""
-
-    name: str
-    batch_size: int | None = None
-
-    @property
-    def step_size(self) -> int | None:
-        """Most partitions per step (None: a whole contiguous run)."""
-        if self.name == PER_PARTITION:
-            return 1
-        return self.batch_size if self.name == BATCH else None
-
-    def __str__(self) -> str:
-        return f"batch({self.batch_size})" if self.name == BATCH else self.name
+def resolve_mode(model: Model, mode: Mode | None) -> Mode:
+    """The run's mode, or else the model's `backfill:` policy."""
+    return mode if mode is not None else model.policy
 
 
-def resolve_mode(model: Model, single_run: bool, per_partition: bool, batch_size: int | None) -> Mode:
-    """The flags' mode, or else the model's `backfill:` policy."""
+def mode_from_flags(single_run: bool, per_partition: bool, batch_size: int | None) -> Mode | None:
+    """The mode `--single-run`, `--per-partition` or `--batch-size N` ask for (None: none of them)."""
     chosen = [
         flag
         for flag, on in (
@@ -50,12 +34,12 @@ def resolve_mode(model: Model, single_run: bool, per_partition: bool, batch_size
     if batch_size is not None and batch_size < 1:
         raise UsageError(f"--batch-size must be at least 1, got {batch_size}")
     if single_run:
-        return Mode(SINGLE_RUN)
+        return SINGLE_RUN
     if per_partition:
-        return Mode(PER_PARTITION)
+        return PER_PARTITION
     if batch_size is not None:
-        return Mode(BATCH, batch_size)
-    return Mode(model.policy.mode, model.policy.batch_size)
+        return Mode(ModeName.BATCH, batch_size)
+    return None
 
 
 @dataclass(frozen=True)
@@ -71,15 +55,15 @@ class Filters:
         """Whether any filter is on (else every selected partition runs)."""
         return self.only_missing or self.only_failed or self.only_stale
 
-    def wanted(self) -> set[str]:
+    def wanted(self) -> set[PartitionStatus]:
         """The statuses these filters pick."""
-        statuses: set[str] = set()
+        statuses: set[PartitionStatus] = set()
         if self.only_missing:
-            statuses |= {"missing", "failed"}
+            statuses |= {PartitionStatus.MISSING, PartitionStatus.FAILED}
         if self.only_failed:
-            statuses.add("failed")
+            statuses.add(PartitionStatus.FAILED)
         if self.only_stale:
-            statuses.add("stale")
+            statuses.add(PartitionStatus.STALE)
         return statuses
 
 
@@ -130,7 +114,7 @@ def plan_model(
         if statuses is None:
             raise ValueError("filters need partition statuses")
         wanted = filters.wanted()
-        runs = runs_of(o for o, key in members if statuses.get(key, "missing") in wanted)
+        runs = runs_of(o for o, key in members if statuses.get(key, PartitionStatus.MISSING) in wanted)
     else:
         runs = runs_of(o for o, _ in members)
     steps = chunk(runs, mode.step_size)

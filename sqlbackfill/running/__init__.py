@@ -10,14 +10,18 @@ from sqlbackfill.running.events import (
     StepFinished,
     StepRetried,
 )
-from sqlbackfill.running.runner import Runner, RunReport, RunRequest, new_run_id
+from sqlbackfill.running.hooks import Hooks, Step, StepResult
+from sqlbackfill.running.report import ModelReport, RunReport
+from sqlbackfill.running.runner import Runner, RunRequest, new_run_id
 from sqlbackfill.running.session import Selected, Session
 from sqlbackfill.running.status import ModelStatus, PartitionView, collect_status, model_status
 
 __all__ = [
     "Event",
+    "Hooks",
     "Listener",
     "ModelFinished",
+    "ModelReport",
     "ModelStarted",
     "ModelStatus",
     "Note",
@@ -28,7 +32,9 @@ __all__ = [
     "Runner",
     "Selected",
     "Session",
+    "Step",
     "StepFinished",
+    "StepResult",
     "StepRetried",
     "collect_status",
     "model_status",

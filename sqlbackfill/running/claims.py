@@ -22,11 +22,11 @@ POLL_SECONDS = (0.5, 1.0, 2.0, 5.0)
 
 def claim_plans(
     leases: LeaseStore, plans: list[ModelPlan], wait: bool, emit: Callable[[Event], None]
-) -> tuple[list[ModelPlan], int]:
+) -> tuple[list[ModelPlan], dict[str, int]]:
     """Each plan cut down to the partitions this run could claim; with `wait`, claim the rest as other runs
-    release it. Returns the plans and how many partitions were left to another run."""
+    release it. Returns the plans and how many partitions of each model were left to another run."""
     claimed_plans = []
-    held_total = 0
+    held: dict[str, int] = {}
     first = leases.claim_many([(p.model.name, p.model.partitioning.label, p.runs) for p in plans])
     for plan, (claimed, blocking) in zip(plans, first, strict=True):
         model = plan.model
@@ -45,10 +45,10 @@ def claim_plans(
             keys = tuple(key for lo, hi in missing for key in model.partitioning.keys(lo, hi))
             owners = ", ".join(sorted({lease.describe() for lease in blocking})) or "another run"
             emit(PartitionsSkipped(model.name, keys, f"{HELD}: {owners} (use --wait to wait for it)"))
-            held_total += len(keys)
+            held[model.name] = len(keys)
         runs = normalize(claimed)
         claimed_plans.append(dataclasses.replace(plan, runs=runs, steps=chunk(runs, plan.mode.step_size)))
-    return claimed_plans, held_total
+    return claimed_plans, held
 
 
 def unlock(session: Session, name: str) -> int:

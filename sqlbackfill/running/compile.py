@@ -1,4 +1,5 @@
-"""`sqlbackfill compile`: the exact statements a run would execute, with window values inlined."""
+"""`sqlbackfill compile`: the step scripts a run would execute, printed with window values inlined: the
+engine's write strategy builds both, so what is shown is what runs."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from sqlbackfill.errors import EngineError, StatementError
 from sqlbackfill.model import one_model
 from sqlbackfill.planning import Filters, plan_model, resolve_mode
 from sqlbackfill.running.session import Session
-from sqlbackfill.running.steps import status_statements
+from sqlbackfill.vocabulary import Mode
+from sqlbackfill.writing import StepScript, render_step, strategy_for
 
 
 def compile_steps(
@@ -15,22 +17,21 @@ def compile_steps(
     name: str,
     start: str | None,
     end: str | None,
-    single_run: bool,
-    per_partition: bool,
-    batch_size: int | None,
+    mode: Mode | None = None,
 ) -> list[str]:
-    """Lines of SQL (with `--` comments) for every step of MODEL over the selection."""
+    """Lines of SQL (with `--` comments) for every step of MODEL over the selection, in `mode` (None: the
+    model's `backfill:` policy)."""
     (chosen,) = session.select([one_model(session.models, name, "compile").name], start, end)
     model = chosen.model
     assert chosen.selection is not None
-    mode = resolve_mode(model, single_run, per_partition, batch_size)
+    mode = resolve_mode(model, mode)
     plan = plan_model(model, chosen.selection.run, mode, Filters())
     if not session.warehouse_exists():
         raise EngineError(
             f"{session.target.name}: the warehouse does not exist yet; compile describes the model's query "
             "there, so create it first (e.g. `sqlbackfill init DIR` for the demo)"
         )
-    readers = session.graph.downstream(model)
+    readers = session.graph.readers_of(model)
     adapter, state = session.connect(read_only=True)
     try:
         try:
@@ -45,22 +46,17 @@ def compile_steps(
             f"-- {model.name}: {mode}, {plural(plan.partitions, 'partition')} in "
             f"{plural(len(plan.steps), 'step')} on {adapter.description} ({adapter.dialect_name})"
         ]
-        setup = compiled.setup(plan.steps[0])
-        if setup:
+        strategy = strategy_for(adapter, state)
+        prepare = strategy.prepare(compiled, plan.steps[0])
+        if prepare.statements:
             lines.append("-- setup, before the first transaction")
-            lines.extend(f"{s.display(adapter)};" for s in setup)
+            lines.extend(f"{s.statement.display(adapter)};" for s in prepare.statements)
         for number, (lo, hi) in enumerate(plan.steps, start=1):
-            keys = model.partitioning.keys(lo, hi)
+            script: StepScript = strategy.step(compiled, lo, hi, readers)
+            keys = script.keys
             span = keys[0] if len(keys) == 1 else f"{keys[0]} … {keys[-1]} ({len(keys)} partitions)"
             lines.append(f"-- step {number}: {span}")
-            lines.append("BEGIN;")
-            statements = [
-                compiled.delete(lo, hi),
-                compiled.insert(lo, hi),
-                *status_statements(compiled, state, lo, hi, readers=readers),
-            ]
-            lines.extend(f"{s.display(adapter)};" for s in statements)
-            lines.append("COMMIT;")
+            lines.extend(render_step(script, adapter))
         return lines
     finally:
         adapter.close()

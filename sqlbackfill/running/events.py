@@ -59,12 +59,15 @@ class PartitionsSkipped:
 
 @dataclass(frozen=True)
 class ModelFinished:
-    """A model's steps are done."""
+    """A model's steps are done: partitions materialized (with `rows` in all), failed and skipped, in
+    `seconds` of wall time."""
 
     model: str
     succeeded: int
     failed: int
     skipped: int
+    rows: int = 0
+    seconds: float = 0.0
 
 
 Event = Note | ModelStarted | StepFinished | StepRetried | PartitionsSkipped | ModelFinished

@@ -1,4 +1,5 @@
-"""The runner: plan → compile → execute, one transaction per step, status beside the data."""
+"""The runner: validate, plan every model, compile and prepare them, claim, then hand the steps to the
+scheduler. Nothing is written before every selected model planned and compiled."""
 
 from __future__ import annotations
 
@@ -28,25 +29,31 @@ from sqlbackfill.planning import (
 )
 from sqlbackfill.running.claims import claim_plans, connect_waiting
 from sqlbackfill.running.compile import plural
-from sqlbackfill.running.events import Listener, Note, ignore
-from sqlbackfill.running.execution import Execution, RunReport, Worker
+from sqlbackfill.running.event_hooks import EventHooks
+from sqlbackfill.running.events import Event, Listener, Note, PartitionsSkipped, ignore
 from sqlbackfill.running.heartbeat import Heartbeat
+from sqlbackfill.running.hooks import HookChain, Hooks
 from sqlbackfill.running.policy import DEFAULT_RETRIES, FailurePolicy
+from sqlbackfill.running.report import RunReport
+from sqlbackfill.running.scheduler import Scheduler
 from sqlbackfill.running.session import Session
-from sqlbackfill.state import PartitionStatus, WarehouseState, statuses_of
+from sqlbackfill.running.step_runner import Worker
+from sqlbackfill.state import WarehouseState, statuses_of
 from sqlbackfill.state.leases import DEFAULT_TTL, LeaseStore
+from sqlbackfill.vocabulary import Mode, PartitionStatus
+from sqlbackfill.writing import WriteStrategy, strategy_for
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RunRequest:
-    """What `sqlbackfill run` was asked to do."""
+    """What a run is asked to do: the selected models (selectors, all when empty), `start`/`end` keys
+    (inclusive, as `--start/--end`), the `mode` (None: each model's `backfill:` policy), the status
+    `filters`, and how to run (see `sqlbackfill run --help` for each)."""
 
     models: tuple[str, ...] = ()
     start: str | None = None
     end: str | None = None
-    single_run: bool = False
-    per_partition: bool = False
-    batch_size: int | None = None
+    mode: Mode | None = None
     filters: Filters = field(default_factory=Filters)
     dry_run: bool = False
     concurrency: int = 1
@@ -55,6 +62,7 @@ class RunRequest:
     wait: bool = False
     lease_ttl: dt.timedelta = DEFAULT_TTL
     adopt_existing: bool = False  # write into existing tables sqlbackfill did not build
+    hooks: tuple[Hooks, ...] = ()  # called around the run's steps, after the reporting hook
 
 
 def new_run_id() -> str:
@@ -82,7 +90,17 @@ class Runner:
 
     def __init__(self, session: Session, listener: Listener = ignore) -> None:
         self.session = session
-        self.emit = listener
+        self.listener = listener
+        self.hooks: Hooks = EventHooks(listener)
+
+    def emit(self, event: Event) -> None:
+        """Planning's and claiming's news, through the hooks."""
+        if isinstance(event, Note):
+            self.hooks.on_note(event.text, event.model)
+        elif isinstance(event, PartitionsSkipped):
+            self.hooks.on_skip(self.session.graph.get(event.model), event.keys, event.reason)
+        else:  # pragma: no cover (planning emits nothing else)
+            self.listener(event)
 
     def plan(self, request: RunRequest, state: WarehouseState | None) -> list[ModelPlan]:
         """The steps each selected model would run, upstream models first. A partition whose upstream
@@ -97,20 +115,23 @@ class Runner:
                 self.emit(Note(chosen.note or "left out", chosen.model.name))
                 continue
             model = chosen.model
-            mode = resolve_mode(model, request.single_run, request.per_partition, request.batch_size)
+            mode = resolve_mode(model, request.mode)
             own = statuses.of(model) if request.filters.active else None
             notes = model.notes + chosen.selection.notes
             for note in notes:
                 self.emit(Note(note, model.name))
             plan = plan_model(model, chosen.selection.run, mode, request.filters, own, notes)
-            upstreams = self.session.graph.upstream(model)
-            if upstreams:
-                also = rebuilt_readers(model, upstreams, planned) if request.filters.active else []
+            edges = self.session.graph.upstream_edges(model)
+            if edges:
+                also = rebuilt_readers(edges, planned) if request.filters.active else []
                 ready = {
-                    up.name: ready_runs(up, statuses.of(up), planned.get(up.name, ())) for up in upstreams
+                    e.upstream.name: ready_runs(
+                        e.upstream, statuses.of(e.upstream), planned.get(e.upstream.name, ())
+                    )
+                    for e in edges
                 }
                 candidates = normalize([*plan.runs, *also])
-                plan = plan.with_dependencies(also, waiting_on(model, candidates, upstreams, ready))
+                plan = plan.with_dependencies(also, waiting_on(candidates, edges, ready))
                 for wait in plan.waiting:
                     self.emit(Note(f"waiting: {describe(model, wait)}", model.name))
             planned[model.name] = plan.runs
@@ -123,10 +144,12 @@ class Runner:
             raise UsageError(f"--concurrency must be at least 1, got {request.concurrency}")
         if request.retries < 0:
             raise UsageError(f"--retries must be 0 or more, got {request.retries}")
+        self.hooks = HookChain([EventHooks(self.listener), *request.hooks])
         if request.dry_run:
             return self._dry_run(request)
         adapter, state = connect_waiting(self.session, request.wait, self.emit)
         workers: list[Worker] = [(adapter, state)]
+        started: RunReport | None = None  # once hooks heard `on_run_start`, they hear `on_run_finish`
         try:
             if request.concurrency > 1 and not adapter.SUPPORTS_CONCURRENCY:
                 raise UsageError(
@@ -135,10 +158,11 @@ class Runner:
                 )
             # Plan and compile before writing anything: bad keys, modes or SQL leave the warehouse as it was.
             plans = self.plan(request, state if state.exists() else None)
-            report = RunReport(new_run_id(), plans, waiting=sum(p.waiting_partitions for p in plans))
+            report = RunReport(new_run_id(), plans)
             if not request.adopt_existing:
                 _check_targets_owned(adapter, state, plans)
-            compiled = self._prepare(adapter, plans)
+            strategy = strategy_for(adapter, state)
+            compiled = self._prepare(adapter, strategy, plans)
             if not compiled:
                 for plan in plans:
                     self.emit(Note("nothing to run", plan.model.name))
@@ -148,19 +172,32 @@ class Runner:
             leases.ensure()
             heartbeat = Heartbeat(leases, lambda: self.session.connect()[0], self.emit).start()
             try:
-                claimed, report.held = claim_plans(leases, plans, request.wait, self.emit)
+                claimed, held = claim_plans(leases, plans, request.wait, self.emit)
+                for name, count in held.items():
+                    report.of(name).held = count
                 # What another run built meanwhile is dropped, but it is not held: its readers may run.
                 report.plans = (
                     self._still_selected(request, state, claimed) if request.filters.active else claimed
                 )
                 workers += [self.session.connect() for _ in range(request.concurrency - 1)]
                 policy = FailurePolicy(request.retries, request.fail_fast)
-                execution = Execution(
-                    self.emit, workers, report, compiled, policy, self.session.graph, leases
+                unclaimed = {
+                    planned.model.name: subtract(planned.runs, taken.runs)
+                    for planned, taken in zip(plans, claimed, strict=True)
+                }
+                scheduler = Scheduler(
+                    self.hooks,
+                    workers,
+                    report,
+                    compiled,
+                    strategy,
+                    policy,
+                    self.session.graph,
+                    unclaimed,
                 )
-                for planned, taken in zip(plans, claimed, strict=True):
-                    execution.held[planned.model.name] = subtract(planned.runs, taken.runs)
-                execution.run_all()
+                self.hooks.on_run_start(report)
+                started = report
+                scheduler.run_all()
             finally:
                 heartbeat.stop()  # before the release: a beat after it would find the leases lost
                 leases.release()
@@ -168,6 +205,8 @@ class Runner:
         finally:
             for worker_adapter, _ in workers:
                 worker_adapter.close()
+            if started is not None:
+                self.hooks.on_run_finish(started)
 
     def _still_selected(
         self, request: RunRequest, state: WarehouseState, claimed: list[ModelPlan]
@@ -205,7 +244,9 @@ class Runner:
             if adapter is not None:
                 adapter.close()
 
-    def _prepare(self, adapter: EngineAdapter, plans: Sequence[ModelPlan]) -> dict[str, CompiledModel]:
+    def _prepare(
+        self, adapter: EngineAdapter, strategy: WriteStrategy, plans: Sequence[ModelPlan]
+    ) -> dict[str, CompiledModel]:
         """Compile every model with work to do and create missing targets, before any data is written."""
         compiled = {}
         for plan in plans:
@@ -214,7 +255,9 @@ class Runner:
             model = plan.model
             try:
                 compiled[model.name] = compiled_model = compile_model(model, adapter, plan.steps[0])
-                adapter.run_ddl(compiled_model.setup(plan.steps[0]))  # safe when runs start together
+                self.hooks.on_prepare(model, adapter)
+                prepare = strategy.prepare(compiled_model, plan.steps[0])
+                adapter.run_ddl([s.statement for s in prepare.statements])  # safe when runs start together
             except StatementError as error:
                 raise EngineError(
                     f"{model.display_path}: {adapter.description} rejected the model while preparing it: "

@@ -106,13 +106,12 @@ def _waits(
     model: Model, run: Run, graph: ModelGraph, records: dict[str, dict[str, PartitionRecord]]
 ) -> dict[int, list[tuple[str, list[str]]]]:
     """The partitions of `run` whose upstream partitions are not materialized, with what they wait on."""
-    upstreams = graph.upstream(model)
-    if not upstreams:
+    edges = graph.upstream_edges(model)
+    if not edges:
         return {}
-    ready = {
-        up.name: ready_runs(up, statuses_of(records.get(up.name, {}), up.fingerprint)) for up in upstreams
-    }
-    return waited_keys(model, waiting_on(model, [run], upstreams, ready))
+    ups = [e.upstream for e in edges]
+    ready = {up.name: ready_runs(up, statuses_of(records.get(up.name, {}), up.fingerprint)) for up in ups}
+    return waited_keys(model, waiting_on([run], edges, ready))
 
 
 def model_status(

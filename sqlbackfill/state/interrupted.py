@@ -15,11 +15,11 @@ from sqlglot import exp
 from sqlbackfill.engines import EngineAdapter, Statement
 from sqlbackfill.state import tables
 from sqlbackfill.state.rows import instant, integer, text
-from sqlbackfill.state.status import PartitionStatus
 from sqlbackfill.state.store import utc_now
 from sqlbackfill.state.tables import PARTITIONS, RUNS
+from sqlbackfill.vocabulary import PartitionStatus, RunOutcome
 
-RUNNING, INTERRUPTED = "running", "interrupted"
+RUNNING, INTERRUPTED = RunOutcome.RUNNING.value, RunOutcome.INTERRUPTED.value
 SUCCEEDED = (PartitionStatus.MATERIALIZED.value, PartitionStatus.STALE.value)  # stale: built, then outdated
 
 

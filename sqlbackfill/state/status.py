@@ -1,21 +1,11 @@
-"""A partition's status: the vocabulary, one recorded row, and how a record reads as a status."""
+"""A partition's status: one recorded row, and how a record reads as a status."""
 
 from __future__ import annotations
 
 import datetime as dt
-from enum import StrEnum
 from typing import NamedTuple
 
-
-class PartitionStatus(StrEnum):
-    """A partition's health, as `status` reports it."""
-
-    MATERIALIZED = "materialized"
-    MISSING = "missing"
-    FAILED = "failed"
-    STALE = "stale"
-    RUNNING = "running"
-    WAITING = "waiting"  # missing or stale, and an upstream partition it reads is not materialized
+from sqlbackfill.vocabulary import PartitionStatus
 
 
 class PartitionRecord(NamedTuple):

@@ -16,8 +16,9 @@ from sqlglot import exp
 
 from sqlbackfill.engines import BoundQuery, EngineAdapter, Statement
 from sqlbackfill.state import tables
-from sqlbackfill.state.status import PartitionRecord, PartitionStatus
+from sqlbackfill.state.status import PartitionRecord
 from sqlbackfill.state.tables import PARTITION_COLUMNS, PARTITIONS, RUN_COLUMNS, RUNS
+from sqlbackfill.vocabulary import PartitionStatus, RunOutcome
 
 KEYS = "sqlbackfill_keys"  # the parameter(s) holding a set of partition keys
 _TABLES = {PARTITIONS: PARTITION_COLUMNS, RUNS: RUN_COLUMNS}
@@ -75,7 +76,7 @@ class StateStore(ABC):
         """Record a run as started."""
 
     @abstractmethod
-    def finish_run(self, run_id: str, model: str, counts: dict[str, int], outcome: str) -> None:
+    def finish_run(self, run_id: str, model: str, counts: dict[str, int], outcome: RunOutcome) -> None:
         """Record how a run ended."""
 
 
@@ -321,7 +322,7 @@ class WarehouseState(StateStore):
             "fingerprint": run.fingerprint,
             "started_at": run.started_at,
             "finished_at": None,
-            "outcome": "running",
+            "outcome": RunOutcome.RUNNING.value,
         }
         insert = self._cached(
             "start_run",
@@ -331,9 +332,9 @@ class WarehouseState(StateStore):
         )
         insert.bind(values).run(self.adapter)
 
-    def finish_run(self, run_id: str, model: str, counts: dict[str, int], outcome: str) -> None:
+    def finish_run(self, run_id: str, model: str, counts: dict[str, int], outcome: RunOutcome) -> None:
         params: dict[str, Any] = {name: counts.get(name, 0) for name in ("succeeded", "failed", "skipped")}
-        params |= {"finished_at": utc_now(), "outcome": outcome}
+        params |= {"finished_at": utc_now(), "outcome": RunOutcome(outcome).value}
         update = self._cached(
             "finish_run",
             lambda: exp.update(

@@ -18,7 +18,8 @@ import pytest
 import sqlglot
 from sqlglot import exp
 
-from sqlbackfill.running import Runner, RunReport, RunRequest, Session
+from sqlbackfill.running import Runner, RunReport, Session
+from tests.running.warehouse import request_of
 
 NOW = dt.datetime(2026, 11, 23, tzinfo=dt.UTC)
 NEW_YORK = ZoneInfo("America/New_York")
@@ -272,4 +273,4 @@ class Project:
 
     def run(self, *models: str, **options: Any) -> RunReport:
         session = Session.open(self.root, now=NOW)
-        return Runner(session).run(RunRequest(models=models, **options))
+        return Runner(session).run(request_of(models, **options))

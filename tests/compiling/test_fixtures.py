@@ -43,6 +43,7 @@ import sqlglot
 from sqlglot import exp
 
 from sqlbackfill.engines import EngineAdapter, adapter_for
+from sqlbackfill.planning import mode_from_flags
 from sqlbackfill.running import Session
 from sqlbackfill.running.compile import compile_steps
 from sqlbackfill.state import WarehouseState
@@ -260,7 +261,9 @@ def _compile(built: Built, expectation: Expectation) -> tuple[Session, list[str]
     session = Session.open(built.root, now=NOW)
     assert session.target.type == expectation.engine
     (model,) = session.models
-    lines = compile_steps(session, model.name, expectation.start, expectation.end, *expectation.flags())
+    lines = compile_steps(
+        session, model.name, expectation.start, expectation.end, mode_from_flags(*expectation.flags())
+    )
     return session, [built.normalize(line) for line in lines]
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from sqlbackfill.model import BackfillPolicy, parse_header
+from sqlbackfill.model import parse_header
 from sqlbackfill.model.header import DATA_KEYS, GRAINS, HEADER_KEYS
+from sqlbackfill.vocabulary import Mode
 from tests.model.helpers import model_error
 
 PATH = "models/m.sql"
@@ -201,16 +202,16 @@ def test_error_points_at_the_key_line_or_line_one() -> None:
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [
-        (None, BackfillPolicy("per_partition")),
-        ("per_partition", BackfillPolicy("per_partition")),
-        ("PER_PARTITION", BackfillPolicy("per_partition")),
-        ("per-partition", BackfillPolicy("per_partition")),
-        ("single_run", BackfillPolicy("single_run")),
-        ("Single-Run", BackfillPolicy("single_run")),
-        ("batch(7)", BackfillPolicy("batch", 7)),
-        ("BATCH( 7 )", BackfillPolicy("batch", 7)),
-        ("batch (30)", BackfillPolicy("batch", 30)),
-        ("batch(1)", BackfillPolicy("batch", 1)),
+        (None, Mode.parse("per_partition")),
+        ("per_partition", Mode.parse("per_partition")),
+        ("PER_PARTITION", Mode.parse("per_partition")),
+        ("per-partition", Mode.parse("per_partition")),
+        ("single_run", Mode.parse("single_run")),
+        ("Single-Run", Mode.parse("single_run")),
+        ("batch(7)", Mode.parse("batch(7)")),
+        ("BATCH( 7 )", Mode.parse("batch(7)")),
+        ("batch (30)", Mode.parse("batch(30)")),
+        ("batch(1)", Mode.parse("batch(1)")),
     ],
     ids=[
         "default",
@@ -225,7 +226,7 @@ def test_error_points_at_the_key_line_or_line_one() -> None:
         "batch-1",
     ],
 )
-def test_backfill_policy(raw: str | None, expected: BackfillPolicy) -> None:
+def test_backfill_policy(raw: str | None, expected: Mode) -> None:
     lines = ["-- name: x"] + ([f"-- backfill: {raw}"] if raw else [])
     assert header_of(*lines).policy() == expected
 
@@ -233,13 +234,13 @@ def test_backfill_policy(raw: str | None, expected: BackfillPolicy) -> None:
 @pytest.mark.parametrize(
     ("policy", "text"),
     [
-        (BackfillPolicy("per_partition"), "per_partition"),
-        (BackfillPolicy("single_run"), "single_run"),
-        (BackfillPolicy("batch", 7), "batch(7)"),
+        (Mode.parse("per_partition"), "per_partition"),
+        (Mode.parse("single_run"), "single_run"),
+        (Mode.parse("batch(7)"), "batch(7)"),
     ],
     ids=["per_partition", "single_run", "batch"],
 )
-def test_backfill_policy_prints_as_written(policy: BackfillPolicy, text: str) -> None:
+def test_backfill_policy_prints_as_written(policy: Mode, text: str) -> None:
     assert str(policy) == text
 
 
@@ -487,3 +488,76 @@ def test_a_yes_no_key_absent_is_false_and_anything_else_an_error_on_its_line() -
     assert str(error) == (
         f"{PATH}:2: depends_on_past 'maybe' is not true or false; write `-- depends_on_past: true`"
     )
+
+
+@pytest.mark.parametrize(
+    ("lines", "part"),
+    [
+        (
+            ["-- partition_by: D", "-- grain: Hour", "-- timezone: Asia/Tokyo", "-- lookback: 2"],
+            "partition_by=d;grain=hour;timezone=Asia/Tokyo;values=None",
+        ),
+        (["-- partition_by: d", "-- start: 2026-01-01"], "partition_by=d;grain=day;timezone=UTC;values=None"),
+        (
+            ["-- partition_by: region", "-- values:  us ,jp, EU"],
+            "partition_by=region;grain=None;timezone=None;values=us,jp,EU",
+        ),
+        ([], "partition_by=None;grain=day;timezone=UTC;values=None"),
+    ],
+    ids=["time", "time-defaults", "values", "empty"],
+)
+def test_fingerprint_part_is_pinned(lines: list[str], part: str) -> None:
+    """The exact text hashed into fingerprints (stored with every partition): changing it makes all stale."""
+    assert header_of(*lines).fingerprint_part() == part
+
+
+# --- the closest known key, and keys for the other kind of model ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("line", "closest"),
+    [
+        ("-- partiton_by: d", "partition_by"),
+        ("-- partition-by: d", "partition_by"),
+        ("-- grian: day", "grain"),
+        ("-- timezome: UTC", "timezone"),
+        ("-- value: us, jp", "values"),
+        ("-- Tag: daily", "tags"),
+        ("-- depends_on_pst: true", "depends_on_past"),
+    ],
+    ids=["partiton_by", "hyphen", "grian", "timezome", "value-singular", "tag-singular", "depends_on_pst"],
+)
+def test_unknown_key_suggests_the_closest_known_key(line: str, closest: str) -> None:
+    error = model_error(lambda: header_of("-- name: daily", line))
+    assert error.line == 2
+    assert str(error).endswith(f"; fix its spelling (did you mean `{closest}`?)")
+
+
+@pytest.mark.parametrize("line", ["-- Note: remember to rerun", "-- owner: data-team"], ids=["note", "owner"])
+def test_unknown_key_far_from_every_known_key_suggests_nothing(line: str) -> None:
+    error = model_error(lambda: header_of(line))
+    assert str(error).endswith("; fix its spelling")
+    assert "did you mean" not in str(error)
+
+
+def test_kind_is_values_when_the_header_has_values() -> None:
+    assert header_of("-- values: us").kind.name == "VALUES"
+    assert header_of("-- grain: day").kind.name == "TIME"
+    assert header_of().kind.name == "TIME"
+
+
+def test_a_time_key_in_a_values_model_fails_on_its_line_first_in_spec_order() -> None:
+    header = header_of("-- values: us, jp", "-- lookback: 1", "-- timezone: UTC", "-- tags: geo")
+    error = model_error(header.check_kind)
+    assert (
+        str(error) == f"{PATH}:3: `timezone` applies to time grains; a `values` model takes only its values"
+    )
+
+
+def test_keys_for_every_kind_pass_the_kind_check() -> None:
+    header_of(
+        "-- values: us", "-- name: x", "-- backfill: single_run", "-- tags: a", "-- depends_on: b"
+    ).check_kind()
+    header_of(
+        "-- grain: day", "-- start: 2026-01-01", "-- lookback: 2", "-- depends_on_past: yes"
+    ).check_kind()

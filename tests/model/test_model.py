@@ -10,8 +10,9 @@ import pytest
 from sqlglot import exp
 
 from sqlbackfill.errors import ModelError
-from sqlbackfill.model import BackfillPolicy, Model
+from sqlbackfill.model import Model
 from sqlbackfill.partitions import TimePartitioning, ValuePartitioning
+from sqlbackfill.vocabulary import Mode
 from tests.model.helpers import NOW, make_model, model_error, model_text
 
 PATH = "models/m.sql"
@@ -472,13 +473,13 @@ def test_graph_key_errors_surface_from_build(keys_: dict[str, str], message: str
 @pytest.mark.parametrize(
     ("raw", "policy"),
     [
-        (None, BackfillPolicy("per_partition")),
-        ("single_run", BackfillPolicy("single_run")),
-        ("batch(7)", BackfillPolicy("batch", 7)),
+        (None, Mode.parse("per_partition")),
+        ("single_run", Mode.parse("single_run")),
+        ("batch(7)", Mode.parse("batch(7)")),
     ],
     ids=["default", "single_run", "batch"],
 )
-def test_policy(raw: str | None, policy: BackfillPolicy) -> None:
+def test_policy(raw: str | None, policy: Mode) -> None:
     model = make_model(model_text(backfill=raw) if raw else model_text())
     assert model.policy == policy
 
@@ -703,3 +704,31 @@ def test_a_query_too_deep_to_render_is_refused_at_load_naming_the_line() -> None
     assert error.line == 5 and error.path == PATH
     assert "the SELECT nests too deeply for sqlglot (80 levels" in str(error)
     assert "move nested subqueries into CTEs" in str(error)
+
+
+# Fingerprints computed before the header keys became one table (issue 14): a built partition is `stale`
+# when its stored fingerprint differs, so the same model must keep these exact values.
+PINNED_MODELS = {
+    "time-every-key": (
+        "-- name: sales.daily\n-- partition_by: D\n-- grain: Hour\n-- start: 2026-01-01\n-- end: 2026-01-31\n"
+        "-- timezone: Asia/Tokyo\n-- backfill: batch(3)\n-- depends_on: orders\n-- tags: finance\n"
+        "-- lookback: 2\n-- depends_on_past: true\n"
+        "SELECT D, SUM(amount) AS total FROM sales WHERE ts >= @start AND ts < @end GROUP BY D\n"
+    ),
+    "time-defaults": "-- partition_by: d\n-- start: 2026-01-01\nSELECT d, x FROM t\n",
+    "values": "-- partition_by: region\n-- values:  us ,jp, EU\n-- tags: geo\nSELECT region, x FROM t\n",
+}
+
+
+@pytest.mark.parametrize(
+    ("sample", "dialect", "digest"),
+    [
+        ("time-every-key", "duckdb", "2ec25dd1655dfa96"),
+        ("time-every-key", "snowflake", "fecd31f9015eb0ef"),
+        ("time-every-key", "postgres", "d21aeb7c6065e642"),
+        ("time-defaults", "duckdb", "b6ec81ff3438d0c5"),
+        ("values", "duckdb", "fbe0eceb8317996f"),
+    ],
+)
+def test_fingerprint_is_pinned(sample: str, dialect: str, digest: str) -> None:
+    assert make_model(PINNED_MODELS[sample], dialect=dialect).fingerprint == digest

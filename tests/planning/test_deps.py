@@ -7,10 +7,10 @@ from dataclasses import replace
 
 import pytest
 
-from sqlbackfill.model import Model
+from sqlbackfill.model import Edge, Model
 from sqlbackfill.planning import Filters, Mode, plan_model
 from sqlbackfill.planning.deps import describe, ready_runs, rebuilt_readers, waited_keys, waiting_on
-from sqlbackfill.planning.plan import SINGLE_RUN
+from sqlbackfill.vocabulary import ModeName
 from tests.model.helpers import make_model, model_text
 
 DAILY = make_model(model_text(grain="day", end="2026-03-31", timezone="Asia/Tokyo"), stem="daily")
@@ -60,7 +60,7 @@ def test_a_month_waits_on_exactly_its_missing_days(
     missing: tuple[str, ...], waiting_months: list[tuple[int, int]], on: list[str]
 ) -> None:
     ready = {"daily": ready_runs(DAILY, done_except(*missing))}
-    waits = waiting_on(MONTHLY, [MONTHLY.bounds], [DAILY], ready)
+    waits = waiting_on([MONTHLY.bounds], [Edge(DAILY, MONTHLY)], ready)
     assert [run for w in waits for run in w.runs] == waiting_months
     assert [key for w in waits for lo, hi in w.on for key in DAILY.partitioning.keys(lo, hi)] == on
     keys = waited_keys(MONTHLY, waits)
@@ -69,8 +69,8 @@ def test_a_month_waits_on_exactly_its_missing_days(
 
 def test_a_plan_leaves_waiting_partitions_out_and_regroups_its_steps() -> None:
     ready = {"daily": ready_runs(DAILY, done_except("2026-02-14"))}
-    plan = plan_model(MONTHLY, MONTHLY.bounds, Mode(SINGLE_RUN), Filters())
-    waits = waiting_on(MONTHLY, plan.runs, [DAILY], ready)
+    plan = plan_model(MONTHLY, MONTHLY.bounds, Mode(ModeName.SINGLE_RUN), Filters())
+    waits = waiting_on(plan.runs, [Edge(DAILY, MONTHLY)], ready)
     planned = plan.with_dependencies([], waits)
     assert planned.steps == [(JAN, FEB), (MAR, MAR + 1)]
     assert (planned.partitions, planned.waiting_partitions) == (2, 1)
@@ -80,10 +80,12 @@ def test_a_plan_leaves_waiting_partitions_out_and_regroups_its_steps() -> None:
 
 
 def test_rebuilt_days_add_their_months_to_a_filtered_plan() -> None:
-    readers = rebuilt_readers(MONTHLY, [DAILY], {"daily": [(day("2026-01-31"), day("2026-02-02"))]})
+    readers = rebuilt_readers([Edge(DAILY, MONTHLY)], {"daily": [(day("2026-01-31"), day("2026-02-02"))]})
     assert readers == [(JAN, MAR)]
     statuses = {"2026-01": "materialized", "2026-02": "materialized", "2026-03": "materialized"}
-    plan = plan_model(MONTHLY, MONTHLY.bounds, Mode(SINGLE_RUN), Filters(only_missing=True), statuses)
+    plan = plan_model(
+        MONTHLY, MONTHLY.bounds, Mode(ModeName.SINGLE_RUN), Filters(only_missing=True), statuses
+    )
     assert plan.runs == []
     assert plan.with_dependencies(readers, []).runs == [(JAN, MAR)]
 
@@ -91,5 +93,5 @@ def test_rebuilt_days_add_their_months_to_a_filtered_plan() -> None:
 def test_lookback_makes_the_first_day_of_a_month_read_the_month_before() -> None:
     looking: Model = replace(MONTHLY, lookback=1)
     ready = {"daily": ready_runs(DAILY, done_except("2026-01-31"))}
-    waits = waiting_on(looking, [looking.bounds], [DAILY], ready)
+    waits = waiting_on([looking.bounds], [Edge(DAILY, looking)], ready)
     assert [run for w in waits for run in w.runs] == [(JAN, FEB + 1)]  # February reads January 31 too

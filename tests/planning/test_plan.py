@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from sqlbackfill.errors import UsageError
-from sqlbackfill.planning import Filters, Mode, plan_model, resolve_mode
-from sqlbackfill.planning.plan import BATCH, PER_PARTITION, SINGLE_RUN
+from sqlbackfill.planning import Filters, Mode, mode_from_flags, plan_model, resolve_mode
+from sqlbackfill.vocabulary import ModeName
 from tests.model.helpers import make_model, model_text
 
 # Days 2026-01-01 … 2026-01-10 of a daily model.
@@ -46,7 +46,7 @@ def picked(plan_keys: list[tuple[int, int]]) -> list[str]:
     ],
 )
 def test_filters_pick_by_recorded_status(filters: Filters, expected: list[str]) -> None:
-    plan = plan_model(MODEL, MODEL.bounds, Mode(PER_PARTITION), filters, RECORDED)
+    plan = plan_model(MODEL, MODEL.bounds, Mode(ModeName.PER_PARTITION), filters, RECORDED)
     assert picked(plan.steps) == expected
     assert plan.partitions == len(expected)
     assert all(hi - lo == 1 for lo, hi in plan.steps)
@@ -54,16 +54,20 @@ def test_filters_pick_by_recorded_status(filters: Filters, expected: list[str]) 
 
 def test_filters_without_statuses_are_a_programming_error() -> None:
     with pytest.raises(ValueError, match="statuses"):
-        plan_model(MODEL, MODEL.bounds, Mode(SINGLE_RUN), Filters(only_missing=True))
+        plan_model(MODEL, MODEL.bounds, Mode(ModeName.SINGLE_RUN), Filters(only_missing=True))
 
 
 @pytest.mark.parametrize(
     ("mode", "steps"),
     [
-        pytest.param(Mode(SINGLE_RUN), [(0, 2), (5, 6), (7, 10)], id="single-run-per-contiguous-run"),
-        pytest.param(Mode(BATCH, 2), [(0, 2), (5, 6), (7, 9), (9, 10)], id="batch-of-2"),
         pytest.param(
-            Mode(PER_PARTITION), [(0, 1), (1, 2), (5, 6), (7, 8), (8, 9), (9, 10)], id="per-partition"
+            Mode(ModeName.SINGLE_RUN), [(0, 2), (5, 6), (7, 10)], id="single-run-per-contiguous-run"
+        ),
+        pytest.param(Mode(ModeName.BATCH, 2), [(0, 2), (5, 6), (7, 9), (9, 10)], id="batch-of-2"),
+        pytest.param(
+            Mode(ModeName.PER_PARTITION),
+            [(0, 1), (1, 2), (5, 6), (7, 8), (8, 9), (9, 10)],
+            id="per-partition",
         ),
     ],
 )
@@ -77,7 +81,7 @@ def test_steps_never_cross_a_gap(mode: Mode, steps: list[tuple[int, int]]) -> No
 
 def test_a_selection_inside_the_model_plans_only_its_partitions() -> None:
     selection = (FIRST + 2, FIRST + 5)
-    plan = plan_model(MODEL, selection, Mode(SINGLE_RUN), Filters())
+    plan = plan_model(MODEL, selection, Mode(ModeName.SINGLE_RUN), Filters())
     assert plan.selection == selection
     assert picked(plan.steps) == DAYS[2:5]
 
@@ -92,7 +96,7 @@ def test_a_selection_inside_the_model_plans_only_its_partitions() -> None:
     ],
 )
 def test_resolve_mode(flags: tuple[bool, bool, int | None], expected: str) -> None:
-    assert str(resolve_mode(MODEL, *flags)) == expected
+    assert str(resolve_mode(MODEL, mode_from_flags(*flags))) == expected
 
 
 @pytest.mark.parametrize(
@@ -104,4 +108,4 @@ def test_resolve_mode(flags: tuple[bool, bool, int | None], expected: str) -> No
 )
 def test_resolve_mode_rejects(flags: tuple[bool, bool, int | None], message: str) -> None:
     with pytest.raises(UsageError, match=message):
-        resolve_mode(MODEL, *flags)
+        mode_from_flags(*flags)

@@ -11,9 +11,9 @@ from sqlbackfill.engines import registry
 from sqlbackfill.engines.base import Params
 from sqlbackfill.engines.duckdb import DuckDBAdapter
 from sqlbackfill.errors import StatementError
-from sqlbackfill.running import PartitionsSkipped, Runner, RunRequest, Session, StepFinished, StepRetried
+from sqlbackfill.running import PartitionsSkipped, Runner, Session, StepFinished, StepRetried
 from sqlbackfill.running.policy import FailurePolicy
-from tests.running.warehouse import NOW, Project
+from tests.running.warehouse import NOW, Project, request_of
 
 DAILY = """-- partition_by: d
 -- timezone: America/New_York
@@ -54,7 +54,7 @@ def flaky(project: Project, monkeypatch: pytest.MonkeyPatch) -> Project:
 
 def _run(project: Project, **options: Any) -> tuple[Any, list[Any]]:
     events: list[Any] = []
-    report = Runner(Session.open(project.root, now=NOW), events.append).run(RunRequest(**options))
+    report = Runner(Session.open(project.root, now=NOW), events.append).run(request_of(**options))
     return report, events
 
 

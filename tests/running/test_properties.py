@@ -38,8 +38,9 @@ from sqlbackfill.engines import registry
 from sqlbackfill.engines.base import Params
 from sqlbackfill.engines.duckdb import DuckDBAdapter
 from sqlbackfill.planning import Filters
-from sqlbackfill.running import Runner, RunReport, RunRequest, Session
+from sqlbackfill.running import Runner, RunReport, Session
 from sqlbackfill.running.policy import FailurePolicy
+from tests.running.warehouse import request_of
 
 UTC = dt.UTC
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=UTC)
@@ -552,7 +553,7 @@ class World:
         wanted = op.filters.wanted()
         planned = {k for k in selected if not op.filters.active or self.status_name(before.get(k)) in wanted}
         KillingAdapter.arm(op.kill)
-        request = RunRequest(start=start, end=end, filters=op.filters, **dict(op.mode))  # type: ignore[arg-type]
+        request = request_of(start=start, end=end, filters=op.filters, **dict(op.mode))
         report: RunReport | None
         try:
             report = Runner(Session.open(self.root, now=NOW)).run(request)

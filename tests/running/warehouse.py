@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
+from sqlbackfill.planning import mode_from_flags
 from sqlbackfill.running import Runner, RunReport, RunRequest, Session
 
 NOW = dt.datetime(2026, 11, 23, tzinfo=dt.UTC)
@@ -51,7 +53,7 @@ class Project:
 
     def run(self, *models: str, **options: object) -> RunReport:
         session = Session.open(self.root, now=NOW)
-        return Runner(session).run(RunRequest(models=models, **options))  # type: ignore[arg-type]
+        return Runner(session).run(request_of(models, **options))
 
     def query(self, sql: str, params: list[object] | None = None) -> list[tuple[object, ...]]:
         con = duckdb.connect(str(self.db))
@@ -79,3 +81,11 @@ class Project:
 def sorted_rows(rows: list[tuple[object, ...]]) -> list[tuple[object, ...]]:
     """Rows in a stable order, for comparing tables as multisets."""
     return sorted(rows, key=repr)
+
+
+def request_of(models: tuple[str, ...] = (), **options: Any) -> RunRequest:
+    """A RunRequest from CLI-like options (`single_run=True`, `batch_size=3`, …)."""
+    mode = mode_from_flags(
+        options.pop("single_run", False), options.pop("per_partition", False), options.pop("batch_size", None)
+    )
+    return RunRequest(models=models, mode=mode, **options)
