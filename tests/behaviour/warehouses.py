@@ -240,6 +240,14 @@ class SnowflakeWarehouse(Warehouse):
 ENGINES = ["duckdb", "postgres", "snowflake"]
 
 
+def engine_params(*engines: str) -> list[Any]:
+    """Fixture params for `engines` (default: all): the server engines carry the `engines` marker."""
+    return [
+        engine if engine == "duckdb" else pytest.param(engine, marks=pytest.mark.engines, id=engine)
+        for engine in engines or ENGINES
+    ]
+
+
 def fresh_warehouse(
     engine: str, request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Warehouse:

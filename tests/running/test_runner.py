@@ -12,6 +12,8 @@ from sqlbackfill.errors import SchemaMismatchError
 from sqlbackfill.planning import Filters
 from tests.running.warehouse import Project, sorted_rows
 
+pytestmark = pytest.mark.slow  # end to end: whole backfills on DuckDB files, compared with a recompute
+
 MODES = [
     pytest.param({"per_partition": True}, id="per-partition"),
     pytest.param({"single_run": True}, id="single-run"),
