@@ -64,7 +64,8 @@ EVENTS = _events()
 
 
 def naive_instant(wall: dt.datetime, zone: ZoneInfo = NEW_YORK) -> dt.datetime:
-    """The instant of a naive wall time, a skipped or repeated one read as standard time (CONTRACT.md)."""
+    """The instant of a naive wall time, a skipped or repeated one read as standard time (README: Partition
+    keys)."""
     early, late = wall.replace(tzinfo=zone, fold=0), wall.replace(tzinfo=zone, fold=1)
     chosen = early if early.utcoffset() == late.utcoffset() or early.dst() == dt.timedelta(0) else late
     return chosen.astimezone(dt.UTC)  # in UTC: same-zone datetimes compare by wall time in Python

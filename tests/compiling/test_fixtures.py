@@ -26,7 +26,7 @@ fixture's warehouse (BEGIN/COMMIT through the adapter, as the runner does), and 
 must match `rows`.
 
 `SQLBACKFILL_REGEN=1 python -m pytest tests/compiling/test_fixtures.py` rewrites the expectations from the
-current compiler; read the diff against the contract before committing it.
+current compiler; read the diff against the README (Model files, How status is stored) before committing it.
 """
 
 from __future__ import annotations
