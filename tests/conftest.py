@@ -65,14 +65,18 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.slow)
 
 
+_servers_seen = [0]  # servers started by the tests that already ran
+
+
 @pytest.fixture(autouse=True)
 def _servers_need_the_engines_marker(request: pytest.FixtureRequest) -> Iterator[None]:
     """A test that starts a server (the first to use a session server, or one of its own) must be marked
-    `engines`, or `-m "not engines"` would start servers."""
-    started = len(servers.STARTED)
+    `engines`, or `-m "not engines"` would start servers. Counted from the previous test's end, since a
+    session or module fixture is set up before this one."""
     yield
-    if len(servers.STARTED) > started and request.node.get_closest_marker("engines") is None:
-        kinds = ", ".join(server.kind for server in servers.STARTED[started:])
+    started, _servers_seen[0] = servers.STARTED[_servers_seen[0] :], len(servers.STARTED)
+    if started and request.node.get_closest_marker("engines") is None:
+        kinds = ", ".join(server.kind for server in started)
         pytest.fail(f"{request.node.nodeid} starts a server ({kinds}) but is not marked engines")
 
 
