@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from bench.report import COLUMNS
 from bench.workload import SHARED, VENDORED
 
@@ -36,6 +38,7 @@ def test_the_vendored_baseline_is_the_shared_one() -> None:
         assert "duckdb" in vendored
 
 
+@pytest.mark.slow
 def test_the_benchmark_runs_every_scenario_and_writes_results(tmp_path: Path) -> None:
     results = tmp_path / "RESULTS.md"
     done = subprocess.run(

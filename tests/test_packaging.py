@@ -62,3 +62,33 @@ def test_compose_builds_the_cli_with_the_postgres_extra_and_mounts_a_real_target
     for command in re.findall(r"&&\s+sqlbackfill (\w[\w-]*)|\(sqlbackfill (\w[\w-]*)", compose):
         command = "".join(command)
         assert command in {"init", "load-demo", "run", "status"}
+
+
+def test_the_license_file_is_the_one_pyproject_declares() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert project["license"] == "Apache-2.0"
+    text = (ROOT / "LICENSE").read_text()
+    assert text.split()[:4] == ["Apache", "License", "Version", "2.0,"]
+    assert "END OF TERMS AND CONDITIONS" in text and "Copyright 2026 the sqlbackfill authors" in text
+
+
+def test_the_version_is_written_once_and_everything_reports_it() -> None:
+    import importlib.metadata
+
+    from click.testing import CliRunner
+
+    import sqlbackfill
+    from sqlbackfill.cli.main import cli
+
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert "version" not in pyproject["project"] and "version" in pyproject["project"]["dynamic"]
+    assert pyproject["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "sqlbackfill.__version__"}
+    assert re.fullmatch(r"\d+\.\d+\.\d+", sqlbackfill.__version__)
+    result = CliRunner().invoke(cli, ["--version"])
+    assert result.exit_code == 0 and result.output == f"sqlbackfill, version {sqlbackfill.__version__}\n"
+    # The installed metadata (pip install -e . reads the attribute): reinstall after changing the version.
+    assert importlib.metadata.version("sqlbackfill") == sqlbackfill.__version__
+    changelog = (ROOT / "CHANGELOG.md").read_text()
+    assert (
+        f"## [{sqlbackfill.__version__}]" in changelog or f"Version {sqlbackfill.__version__}," in changelog
+    )

@@ -15,6 +15,8 @@ from sqlbackfill.errors import UsageError
 from sqlbackfill.planning import Filters
 from tests.behaviour.warehouses import EVENTS, NEW_YORK, TOKYO, Event, Warehouse, hour_key, naive_instant
 
+pytestmark = pytest.mark.slow  # end to end: every mode on every engine equals a Python oracle
+
 
 @dataclass(frozen=True)
 class Case:

@@ -14,6 +14,8 @@ from sqlbackfill.planning import Filters
 from sqlbackfill.running import Session, collect_status
 from tests.behaviour.warehouses import NOW, Project, Warehouse
 
+pytestmark = pytest.mark.slow  # end to end: chains of models on every engine
+
 HEADER = "-- partition_by: {column}\n-- grain: {grain}\n-- timezone: America/New_York\n-- start: 2026-03-01\n"
 HOURLY = HEADER.format(column="local_ts", grain="hour") + (
     "-- end: 2026-03-31\n"

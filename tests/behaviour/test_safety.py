@@ -13,6 +13,8 @@ from sqlbackfill.errors import EngineError, ModelError, SqlbackfillError, Unowne
 from sqlbackfill.planning import Filters
 from tests.behaviour.warehouses import EVENTS, Warehouse
 
+pytestmark = pytest.mark.slow  # end to end: data sqlbackfill does not own, on every engine
+
 MODEL = """-- name: {name}
 -- partition_by: d
 -- timezone: America/New_York

@@ -65,7 +65,8 @@ EVENTS = _events()
 
 
 def naive_instant(wall: dt.datetime, zone: ZoneInfo = NEW_YORK) -> dt.datetime:
-    """The instant of a naive wall time, a skipped or repeated one read as standard time (CONTRACT.md)."""
+    """The instant of a naive wall time, a skipped or repeated one read as standard time (README: Partition
+    keys)."""
     early, late = wall.replace(tzinfo=zone, fold=0), wall.replace(tzinfo=zone, fold=1)
     chosen = early if early.utcoffset() == late.utcoffset() or early.dst() == dt.timedelta(0) else late
     return chosen.astimezone(dt.UTC)  # in UTC: same-zone datetimes compare by wall time in Python
@@ -239,6 +240,14 @@ class SnowflakeWarehouse(Warehouse):
 
 
 ENGINES = ["duckdb", "postgres", "snowflake"]
+
+
+def engine_params(*engines: str) -> list[Any]:
+    """Fixture params for `engines` (default: all): the server engines carry the `engines` marker."""
+    return [
+        engine if engine == "duckdb" else pytest.param(engine, marks=pytest.mark.engines, id=engine)
+        for engine in engines or ENGINES
+    ]
 
 
 def fresh_warehouse(

@@ -38,6 +38,8 @@ from tests.cli.helpers import (
     warehouse,
 )
 
+pytestmark = pytest.mark.slow  # each case compares a whole warehouse and project before and after
+
 PASSWORD_ENV = "SQLBACKFILL_BAD_INPUT_PASSWORD"
 SECRET = "Zq81-bad-input-secret-x7"  # set in the environment for every case; must never be printed or logged
 UNSET_ENV = "SQLBACKFILL_BAD_INPUT_UNSET"

@@ -35,6 +35,8 @@ from tests.cli.helpers import (
     warehouse,
 )
 
+pytestmark = pytest.mark.slow  # end to end: the CLI's commands on real DuckDB demo projects
+
 BAD_ROW = "INSERT INTO raw_sales VALUES (DATE '2026-01-20', 'pear', -1, 2.50)"
 FIX_ROW = "UPDATE raw_sales SET quantity = 1 WHERE quantity < 0"
 NONE = {"materialized": 0, "missing": 0, "failed": 0, "stale": 0, "running": 0, "waiting": 0}

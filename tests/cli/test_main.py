@@ -184,6 +184,7 @@ def _process(*args: object) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow  # real sqlbackfill processes
 def test_entry_point_flushes_all_output_and_keeps_exit_codes(demo_project: Path) -> None:
     built = _process("run", "--project", demo_project, UPSTREAM, "--end", "2026-01-31")
     assert built.returncode == 0, built.stderr

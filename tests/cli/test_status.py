@@ -29,6 +29,8 @@ from tests.cli.helpers import (
     warehouse,
 )
 
+pytestmark = pytest.mark.slow  # end to end: status of real DuckDB demo projects
+
 NONE = {"materialized": 0, "missing": 0, "failed": 0, "stale": 0, "running": 0, "waiting": 0}
 ALL_MISSING = {**NONE, "missing": 31}
 ALL_BUILT = {**NONE, "materialized": 31}

@@ -26,7 +26,7 @@ fixture's warehouse (BEGIN/COMMIT through the adapter, as the runner does), and 
 must match `rows`.
 
 `SQLBACKFILL_REGEN=1 python -m pytest tests/compiling/test_fixtures.py` rewrites the expectations from the
-current compiler; read the diff against the contract before committing it.
+current compiler; read the diff against the README (Model files, How status is stored) before committing it.
 """
 
 from __future__ import annotations
@@ -180,19 +180,21 @@ class Fixture:
         self.path.write_text("\n".join(out) + "\n", encoding="utf-8")
 
 
-def _cases() -> list[object]:
+def _cases(servers: bool) -> list[object]:
+    """One param per expectation; with `servers`, those built on a server engine are marked `engines`."""
     params = []
     for path in sorted(FIXTURES.glob("*.sql")):
         fixture = Fixture.load(path)
         for index, expectation in enumerate(fixture.expectations()):
             span = f"-{expectation.start or ''}..{expectation.end or ''}" if expectation.start else ""
-            params.append(
-                pytest.param(path, index, id=f"{path.stem}-{expectation.engine}-{expectation.mode}{span}")
-            )
+            marks = [pytest.mark.engines] if servers and expectation.engine != "duckdb" else []
+            ident = f"{path.stem}-{expectation.engine}-{expectation.mode}{span}"
+            params.append(pytest.param(path, index, id=ident, marks=marks))
     return params
 
 
-CASES = _cases()
+CASES = _cases(servers=True)  # for tests that build the fixture's warehouse
+TEXT_CASES = _cases(servers=False)  # for tests that read the expectation's text only
 
 
 @dataclass
@@ -295,7 +297,7 @@ def test_compile_matches_fixture(build: Build, path: Path, index: int) -> None:
     assert actual == list(expectation.lines)
 
 
-@pytest.mark.parametrize(("path", "index"), CASES)
+@pytest.mark.parametrize(("path", "index"), TEXT_CASES)
 def test_fixture_transactions_hold_only_dml(path: Path, index: int) -> None:
     """DDL commits an open transaction on Snowflake: every CREATE comes before the first BEGIN, and each
     step is BEGIN, the window's DELETE and INSERT, the status DELETE and INSERT, COMMIT."""
@@ -317,6 +319,7 @@ def _kind(statement: str) -> str:
     return words[0] + (" status" if status else "")
 
 
+@pytest.mark.slow  # every expectation executed on its warehouse
 @pytest.mark.parametrize(("path", "index"), CASES)
 def test_compiled_statements_run(build: Build, path: Path, index: int) -> None:
     """The printed statements are valid SQL that does what the runner does: executed in order (BEGIN and

@@ -10,7 +10,7 @@ import pytest
 from sqlglot import exp
 
 from sqlbackfill.errors import SchemaMismatchError
-from tests.behaviour.warehouses import Warehouse, fresh_warehouse
+from tests.behaviour.warehouses import Warehouse, engine_params, fresh_warehouse
 
 MODEL = """-- partition_by: d
 -- start: 2026-03-05
@@ -19,7 +19,7 @@ SELECT d, COUNT(*) AS n FROM events WHERE d >= @start AND d < @end GROUP BY d
 """
 
 
-@pytest.fixture(params=["duckdb", "postgres", "snowflake"])
+@pytest.fixture(params=engine_params())
 def warehouse(
     request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Warehouse]:
@@ -61,7 +61,9 @@ def test_a_view_as_target_is_refused_before_anything_is_written(warehouse: Wareh
     assert "nothing was written" in message and "name another table with `-- name:`" in message
 
 
-@pytest.mark.parametrize("warehouse", ["postgres", "snowflake"], indirect=True)  # DuckDB has none
+@pytest.mark.parametrize(
+    "warehouse", engine_params("postgres", "snowflake"), indirect=True
+)  # DuckDB has none
 def test_a_materialized_view_as_target_is_refused_too(warehouse: Warehouse, tmp_path: Path) -> None:
     message = refused(warehouse, tmp_path / "project", materialized=True)
     assert "daily is a view" in message.lower()

@@ -14,10 +14,10 @@ from sqlglot import exp
 from sqlbackfill.config import Target
 from sqlbackfill.engines import EngineAdapter, Statement, adapter_for
 from sqlbackfill.errors import StatementError
-from tests.behaviour.warehouses import PostgresWarehouse, Warehouse, fresh_warehouse
+from tests.behaviour.warehouses import PostgresWarehouse, Warehouse, engine_params, fresh_warehouse
 
 
-@pytest.fixture(params=["duckdb", "postgres", "snowflake"])
+@pytest.fixture(params=engine_params())
 def warehouse(
     request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Warehouse]:
@@ -73,7 +73,9 @@ def test_relation_kind_tells_tables_from_views(adapter: EngineAdapter, warehouse
     assert adapter.relation_kind(table(adapter, "FACTS")) == "table"
 
 
-@pytest.mark.parametrize("warehouse", ["postgres", "snowflake"], indirect=True)  # DuckDB has none
+@pytest.mark.parametrize(
+    "warehouse", engine_params("postgres", "snowflake"), indirect=True
+)  # DuckDB has none
 def test_a_materialized_view_is_a_view(adapter: EngineAdapter, warehouse: Warehouse) -> None:
     warehouse.sql("CREATE TABLE facts (a INT)")
     warehouse._execute(

@@ -26,7 +26,7 @@ from sqlbackfill.engines.dbapi import (
 from sqlbackfill.engines.postgres import PostgresAdapter
 from sqlbackfill.engines.snowflake import SnowflakeAdapter
 from sqlbackfill.errors import ConfigError
-from tests.behaviour.warehouses import Warehouse, fresh_warehouse
+from tests.behaviour.warehouses import Warehouse, engine_params, fresh_warehouse
 
 VARIABLE = "SQLBACKFILL_TEST_DBAPI_SECRET"
 
@@ -219,7 +219,7 @@ SOURCE = [
 ]
 
 
-@pytest.fixture(params=["duckdb", "postgres", "snowflake"])
+@pytest.fixture(params=engine_params())
 def warehouse(
     request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Warehouse]:

@@ -241,6 +241,7 @@ def while_the_query_runs(output: bytes) -> bytes:
     return output.split(b"<query>", 1)[1].split(b"</query>", 1)[0]
 
 
+@pytest.mark.slow  # a real process and a long query
 def test_no_progress_bar_is_drawn_into_a_pipe(tmp_path: Path) -> None:
     alone = run_progress_script("duckdb", tmp_path / "alone.duckdb", subprocess.PIPE)
     assert alone.returncode == 0, alone.stderr
@@ -252,6 +253,7 @@ def test_no_progress_bar_is_drawn_into_a_pipe(tmp_path: Path) -> None:
     assert while_the_query_runs(ours.stdout) == b""
 
 
+@pytest.mark.slow  # a real process on a pseudo-terminal
 def test_the_progress_bar_is_left_to_duckdb_on_a_terminal(tmp_path: Path) -> None:
     leader, follower = pty.openpty()
     try:

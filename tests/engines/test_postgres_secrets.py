@@ -20,6 +20,8 @@ from sqlbackfill.engines.dbapi import secret_forms
 from tests.behaviour.servers import postgres_server
 from tests.cli.helpers import invoke
 
+pytestmark = pytest.mark.engines  # a PostgreSQL server of its own
+
 PASSWORD = "Pg-s3cret@p4ss:w/rd%"  # every character a URL must encode
 SSL_PASSWORD = "Ssl-k3y-passphrase"
 WRONG = "Wr0ng@guess:x"

@@ -224,6 +224,7 @@ def test_unknown_connection_name_is_an_engine_error() -> None:
     assert "check [targets.sf] in sqlbackfill.toml" in message
 
 
+@pytest.mark.slow  # the connector's own retries
 def test_a_failed_connection_never_shows_the_password(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -683,6 +683,7 @@ def with_frames_in_use(frames: int, call: Callable[[], str]) -> str:
     return call() if frames <= 0 else with_frames_in_use(frames - 1, call)
 
 
+@pytest.mark.slow  # large: the deepest nesting sqlglot takes
 @pytest.mark.parametrize("nesting", NESTINGS.values(), ids=NESTINGS.keys())
 def test_the_deepest_model_that_loads_renders_for_every_engine(nesting: Callable[[int], str]) -> None:
     """The compiler wraps the query (INSERT INTO … SELECT … FROM (query) WHERE …) and renders it in the

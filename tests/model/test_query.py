@@ -310,6 +310,7 @@ def test_a_500_deep_query_is_a_model_error_naming_the_line(nesting: Callable[[in
     assert "move nested subqueries into CTEs" in str(error)
 
 
+@pytest.mark.slow  # large: thousands of terms
 @pytest.mark.parametrize(
     "body",
     [

@@ -293,6 +293,7 @@ AFTER = [
 ]
 
 
+@pytest.mark.slow  # large: every grain x zone x key beyond the calendar (450 cases)
 @pytest.mark.parametrize("timezone", EDGE_ZONES)
 @pytest.mark.parametrize("grain", [pytest.param(g, id=g.value) for g in Grain])
 @pytest.mark.parametrize(

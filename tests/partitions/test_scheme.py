@@ -513,6 +513,7 @@ def edge_outcome(
     return selection.run, selection.notes
 
 
+@pytest.mark.slow  # large: every grain x zone x edge key x flag (1,200 cases)
 @pytest.mark.parametrize("where", WHERE)
 @pytest.mark.parametrize(("key", "edge"), EDGE_KEYS)
 @pytest.mark.parametrize("timezone", EDGE_ZONES)

@@ -18,6 +18,8 @@ import pytest
 
 from tests.behaviour.warehouses import PostgresWarehouse
 
+pytestmark = pytest.mark.slow  # real processes racing for claims, some in their own PID namespace
+
 SLOW = """-- partition_by: d
 -- timezone: America/New_York
 -- start: 2026-03-05

@@ -30,7 +30,9 @@ from click.testing import CliRunner
 from sqlglot import exp
 
 from sqlbackfill.cli.main import cli
-from tests.behaviour.warehouses import DuckDBWarehouse, PostgresWarehouse, Warehouse
+from tests.behaviour.warehouses import DuckDBWarehouse, PostgresWarehouse, Warehouse, engine_params
+
+pytestmark = pytest.mark.slow  # real processes killed at 20 seeded moments per mode
 
 MODEL = "crash"
 START = dt.date(2026, 1, 1)
@@ -103,7 +105,7 @@ def load_ticks(warehouse: Warehouse) -> None:
     warehouse.sql(exp.insert(exp.values(rows), "ticks").sql(dialect="duckdb"))
 
 
-@pytest.fixture(params=["duckdb", "postgres"])
+@pytest.fixture(params=engine_params("duckdb", "postgres"))
 def warehouse(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Warehouse]:
     made: Warehouse
     if request.param == "duckdb":

@@ -6,7 +6,7 @@ Each example is one small DuckDB project in a temporary folder: a source table o
 around one of the zone's clock changes, and one model over it. The expected rows of every partition are
 computed here in Python, from the generated rows, by an oracle that shares nothing with sqlbackfill's
 partition math: an instant belongs to the local hour/day/week/month/year it falls in, a naive value is
-read as wall time with the smaller of the offsets around it (standard time, CONTRACT.md "Time"), and a DATE
+read as wall time with the smaller of the offsets around it (standard time: README, "Partition keys"), and a DATE
 belongs to the period of its calendar date.
 
 A "kill" is an adapter that raises a BaseException (not an Exception) at a chosen statement, before or

@@ -15,6 +15,8 @@ from sqlbackfill.planning import Filters
 from sqlbackfill.running import Runner, RunRequest, Session
 from tests.running.warehouse import NOW, Project, sorted_rows
 
+pytestmark = pytest.mark.slow  # end to end: whole backfills on DuckDB files, compared with a recompute
+
 MODES = [
     pytest.param({"per_partition": True}, id="per-partition"),
     pytest.param({"single_run": True}, id="single-run"),

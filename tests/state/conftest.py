@@ -12,7 +12,7 @@ from sqlbackfill.config import Target
 from sqlbackfill.engines import EngineAdapter, adapter_for
 from sqlbackfill.engines.duckdb import DuckDBAdapter
 from sqlbackfill.state import WarehouseState
-from tests.behaviour.warehouses import Warehouse, fresh_warehouse
+from tests.behaviour.warehouses import Warehouse, engine_params, fresh_warehouse
 from tests.engines.helpers import open_duckdb
 
 
@@ -32,7 +32,7 @@ def state(adapter: DuckDBAdapter) -> WarehouseState:
     return store
 
 
-@pytest.fixture(params=["duckdb", "postgres", "snowflake"])
+@pytest.fixture(params=engine_params())
 def warehouse(
     request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Warehouse]:

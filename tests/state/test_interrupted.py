@@ -17,7 +17,7 @@ import pytest
 from sqlbackfill.engines import EngineAdapter
 from sqlbackfill.state import RunRecord, WarehouseState, utc_now
 from sqlbackfill.state.leases import LeaseStore
-from tests.behaviour.warehouses import DuckDBWarehouse, PostgresWarehouse, Warehouse
+from tests.behaviour.warehouses import DuckDBWarehouse, PostgresWarehouse, Warehouse, engine_params
 from tests.running.test_claims import ENV
 
 SCHEME = "day in UTC"
@@ -145,7 +145,7 @@ def model(engine: str, slow: bool) -> str:
     return MODEL.format(select=SLOW[engine].format(work=WORK[engine][0 if slow else 1]))
 
 
-@pytest.fixture(params=["duckdb", "postgres"])
+@pytest.fixture(params=engine_params("duckdb", "postgres"))
 def loaded(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Warehouse]:
     made: Warehouse
     if request.param == "duckdb":
@@ -157,6 +157,7 @@ def loaded(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Warehouse
     made.close()
 
 
+@pytest.mark.slow  # a real process, killed mid-statement
 def test_a_run_killed_mid_way_is_closed_as_interrupted_by_the_next_run(
     loaded: Warehouse, tmp_path: Path
 ) -> None:
