@@ -291,3 +291,23 @@ def test_duplicate_columns_behind_a_star_are_a_model_error_on_postgres(
             adapter.close()
     finally:
         warehouse.close()
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        pytest.param("SELECT d, 1 AS x FROM no_such_table WHERE d >= @start - INTERVAL 1 DAY", id="interval"),
+        pytest.param("SELECT d FROM no_such_table WHERE d >= @start AND d < @end", id="plain-window"),
+    ],
+)
+def test_a_failed_description_reports_the_first_error_not_the_retrys(
+    adapter: DuckDBAdapter, sql: str
+) -> None:
+    # The retry describes with NULL bounds, where `NULL - INTERVAL` has its own Binder error: it must not hide
+    # the real one (the table does not exist).
+    model = make_model(model_text(sql))
+    with pytest.raises(Exception) as caught:
+        compile_model(model, adapter, first(model))
+    message = str(caught.value)
+    assert "no_such_table" in message
+    assert "NULL" not in message and "INTERVAL" not in message

@@ -15,7 +15,7 @@ from sqlbackfill.planning import mode_from_flags
 from sqlbackfill.running import Session
 from sqlbackfill.running.compile import compile_scripts, compile_steps
 from sqlbackfill.writing import Phase
-from tests.behaviour.warehouses import ENGINES, NOW, Warehouse, fresh_warehouse
+from tests.behaviour.warehouses import NOW, Warehouse, engine_params, fresh_warehouse
 
 DAILY = """-- partition_by: d
 -- timezone: America/New_York
@@ -42,7 +42,7 @@ MODES = {
 Recorded = list[tuple[str, Any]]  # ("begin" | "commit" | "rollback", None) or ("sql", (text, params))
 
 
-@pytest.fixture(params=ENGINES)
+@pytest.fixture(params=engine_params())
 def warehouse(
     request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Warehouse]:
