@@ -24,9 +24,11 @@ class DeleteInsert(WriteStrategy):
     ) -> StepScript:
         model = compiled.model
         keys = model.partitioning.keys(lo, hi)
-        # One partition takes the INSERT's row count; a range counts each partition in one statement.
-        single = len(keys) == 1 and self.adapter.REPORTS_DML_ROW_COUNTS
-        insert = ScriptStatement(compiled.insert(lo, hi), yields=ROW_COUNT if single else None)
+        # The INSERT's row count is the step's rows; one partition records it as its own, a range counts
+        # each partition in one statement.
+        reports = self.adapter.REPORTS_DML_ROW_COUNTS
+        single = len(keys) == 1 and reports
+        insert = ScriptStatement(compiled.insert(lo, hi), yields=ROW_COUNT if reports else None)
         if single:
             record = self.state.materialize_statements(model.name, keys, model.fingerprint, run_id=run_id)
         else:
