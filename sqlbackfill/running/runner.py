@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import secrets
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -64,6 +65,7 @@ class RunRequest:
     lease_ttl: dt.timedelta = DEFAULT_TTL
     adopt_existing: bool = False  # write into existing tables sqlbackfill did not build
     hooks: tuple[Hooks, ...] = ()  # called around the run's steps, after the reporting hook
+    cancel: threading.Event | None = None  # once set, no further step starts (the current ones finish)
 
 
 def new_run_id() -> str:
@@ -195,6 +197,7 @@ class Runner:
                     policy,
                     self.session.graph,
                     unclaimed,
+                    request.cancel,
                 )
                 scheduler.run_all()
             finally:
