@@ -7,7 +7,7 @@
     report = api.run(project, select=["daily_revenue+"], start="2026-01-01", end="2026-01-31")
     assert report.exit_code == 0, report.models
 
-Every function takes keyword arguments past the project; keys are inclusive (`end` is the last partition
+Every function takes keyword arguments only, past the project; keys are inclusive (`end` is the last partition
 built), as on the command line. Errors are `SqlbackfillError` subclasses whose message says what to fix.
 """
 
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -113,6 +114,7 @@ def load(
 
 def plan(
     project: Project,
+    *,
     select: Iterable[str] = (),
     start: str | None = None,
     end: str | None = None,
@@ -131,6 +133,7 @@ def plan(
 
 def run(
     project: Project,
+    *,
     select: Iterable[str] = (),
     start: str | None = None,
     end: str | None = None,
@@ -144,13 +147,16 @@ def run(
     lease_ttl: dt.timedelta = DEFAULT_TTL,
     adopt_existing: bool = False,
     listener: Listener = ignore,
+    cancel: threading.Event | None = None,
 ) -> RunReport:
     """Backfill the selection (arguments as for `plan`) and return what happened: `report.models[name]`
     holds each model's materialized, failed, skipped, held and waiting counts, rows and wall time;
     `report.run_id` names the run in `sqlbackfill.runs`; `report.exit_code` is what the CLI would exit
     with (0 done, 1 a partition failed or waits, 3 some were left to another run). `hooks` are called
     around the run's steps (see `sqlbackfill.running.hooks`); `listener` receives the progress events the
-    CLI prints. Bad input raises before anything is written."""
+    CLI prints. Setting `cancel` (from another thread: a Dagster run terminated, a task timing out)
+    starts no further step: steps running finish or roll back, the rest are reported skipped. Bad input
+    raises before anything is written."""
     request = dataclasses.replace(
         _request(select, start, end, mode, only),
         concurrency=concurrency,
@@ -160,12 +166,13 @@ def run(
         hooks=tuple(hooks),
         lease_ttl=lease_ttl,
         adopt_existing=adopt_existing,
+        cancel=cancel,
     )
     return Runner(project.session, listener).run(request)
 
 
 def status(
-    project: Project, select: Iterable[str] = (), start: str | None = None, end: str | None = None
+    project: Project, *, select: Iterable[str] = (), start: str | None = None, end: str | None = None
 ) -> list[ModelStatus]:
     """Each selected model's partitions and their status, read without writing anything; `as_json()` of
     each is what `sqlbackfill status --format json` prints under `models`."""

@@ -8,6 +8,7 @@ import io
 import json
 import os
 import re
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -119,3 +120,29 @@ def test_the_readme_python_api_example_runs(tmp_path: Path) -> None:
     assert "7 partitions in 1 step" in printed
     assert re.search(r"partitioned_sales_data: 7 materialized, \d+ rows", printed)
     assert "daily_sales_summary {'materialized': 7" in printed
+
+
+def test_a_cancelled_run_starts_no_further_step_and_says_so(demo: Path) -> None:
+    cancel = threading.Event()
+
+    class CancelAfterTwo(api.Hooks):
+        def after_commit(self, step: api.Step, result: api.StepResult) -> None:
+            if len(seen) == 1:
+                cancel.set()  # as another thread would: the run stops before its next step
+            seen.append(step.keys)
+
+    seen: list[tuple[str, ...]] = []
+    report = api.run(
+        api.load(demo), select=TWO, mode="per_partition", hooks=[CancelAfterTwo()], cancel=cancel, **WEEK
+    )
+    sales = report.models["partitioned_sales_data"]
+    assert (sales.materialized, sales.skipped, report.exit_code) == (2, 5, 1)
+    assert report.models["daily_sales_summary"].skipped == 7
+    assert len(seen) == 2
+    statuses = api.status(api.load(demo), select=["partitioned_sales_data"], **WEEK)[0].counts
+    assert (statuses["materialized"], statuses["missing"]) == (2, 5)  # untried partitions left as they were
+
+
+def test_the_api_takes_keyword_arguments_only(demo: Path) -> None:
+    with pytest.raises(TypeError):
+        api.plan(api.load(demo), ["partitioned_sales_data"])  # type: ignore[misc]

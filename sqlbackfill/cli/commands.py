@@ -99,15 +99,18 @@ def run_command(
         word for word, on in (("missing", only_missing), ("failed", only_failed), ("stale", only_stale)) if on
     ]
     if dry_run:
-        print_plan(out, api.plan(loaded, models, start, end, mode, only, listener=printer).models)
+        planned = api.plan(
+            loaded, select=models, start=start, end=end, mode=mode, only=only, listener=printer
+        )
+        print_plan(out, planned.models)
         return
     report = api.run(
         loaded,
-        models,
-        start,
-        end,
-        mode,
-        only,
+        select=models,
+        start=start,
+        end=end,
+        mode=mode,
+        only=only,
         concurrency=concurrency,
         retries=retries,
         fail_fast=fail_fast,

@@ -12,7 +12,8 @@ from sqlbackfill.running.events import (
 )
 from sqlbackfill.running.hooks import Hooks, Step, StepResult
 from sqlbackfill.running.report import ModelReport, RunReport
-from sqlbackfill.running.runner import Runner, RunRequest, new_run_id
+from sqlbackfill.running.request import RunRequest, new_run_id
+from sqlbackfill.running.runner import Runner
 from sqlbackfill.running.session import Selected, Session
 from sqlbackfill.running.status import ModelStatus, PartitionView, collect_status, model_status
 

@@ -3,12 +3,8 @@ scheduler. Nothing is written before every selected model planned and compiled."
 
 from __future__ import annotations
 
-import dataclasses
-import datetime as dt
-import secrets
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 
 from sqlglot import exp
 
@@ -16,74 +12,25 @@ from sqlbackfill.compiling import CompiledModel, PendingTables, compile_model
 from sqlbackfill.engines import EngineAdapter, Statement
 from sqlbackfill.errors import EngineError, StatementError, UnownedTableError, UsageError
 from sqlbackfill.model import Model
-from sqlbackfill.partitions import Run
-from sqlbackfill.partitions.ranges import chunk, intersect, normalize, subtract
+from sqlbackfill.partitions.ranges import subtract
 from sqlbackfill.planning import (
-    Filters,
     ModelPlan,
-    describe,
-    plan_model,
-    ready_runs,
-    rebuilt_readers,
-    resolve_mode,
-    waiting_on,
 )
 from sqlbackfill.running.claims import claim_plans, connect_waiting
-from sqlbackfill.running.compile import plural
 from sqlbackfill.running.event_hooks import EventHooks
 from sqlbackfill.running.events import Event, Listener, Note, PartitionsSkipped, ignore
 from sqlbackfill.running.heartbeat import Heartbeat
 from sqlbackfill.running.hooks import HookChain, Hooks
-from sqlbackfill.running.policy import DEFAULT_RETRIES, FailurePolicy
+from sqlbackfill.running.planner import plan_run, still_selected
+from sqlbackfill.running.policy import FailurePolicy
 from sqlbackfill.running.report import RunReport
+from sqlbackfill.running.request import RunRequest, new_run_id
 from sqlbackfill.running.scheduler import Scheduler
 from sqlbackfill.running.session import Session
 from sqlbackfill.running.step_runner import Worker
-from sqlbackfill.state import WarehouseState, statuses_of
-from sqlbackfill.state.leases import DEFAULT_TTL, LeaseStore
-from sqlbackfill.vocabulary import Mode, PartitionStatus
+from sqlbackfill.state import WarehouseState
+from sqlbackfill.state.leases import LeaseStore
 from sqlbackfill.writing import WriteStrategy, strategy_for
-
-
-@dataclass(frozen=True, kw_only=True)
-class RunRequest:
-    """What a run is asked to do: the selected models (selectors, all when empty), `start`/`end` keys
-    (inclusive, as `--start/--end`), the `mode` (None: each model's `backfill:` policy), the status
-    `filters`, and how to run (see `sqlbackfill run --help` for each)."""
-
-    models: tuple[str, ...] = ()
-    start: str | None = None
-    end: str | None = None
-    mode: Mode | None = None
-    filters: Filters = field(default_factory=Filters)
-    dry_run: bool = False
-    concurrency: int = 1
-    retries: int = DEFAULT_RETRIES
-    fail_fast: bool = False
-    wait: bool = False
-    lease_ttl: dt.timedelta = DEFAULT_TTL
-    adopt_existing: bool = False  # write into existing tables sqlbackfill did not build
-    hooks: tuple[Hooks, ...] = ()  # called around the run's steps, after the reporting hook
-
-
-def new_run_id() -> str:
-    """A sortable, unique run id: `20260123T101500Z-a1b2c3`."""
-    return f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
-
-
-class StatusReader:
-    """Each model's partition statuses by key, read from the state store once, when first needed."""
-
-    def __init__(self, state: WarehouseState | None) -> None:
-        self.state = state
-        self._read: dict[str, dict[str, PartitionStatus]] = {}
-
-    def of(self, model: Model) -> dict[str, PartitionStatus]:
-        """`{key: status}` of the recorded partitions (a key absent is missing)."""
-        if model.name not in self._read:
-            records = self.state.records(model.name) if self.state is not None else {}
-            self._read[model.name] = statuses_of(records, model.fingerprint)
-        return self._read[model.name]
 
 
 class Runner:
@@ -104,40 +51,8 @@ class Runner:
             self.listener(event)
 
     def plan(self, request: RunRequest, state: WarehouseState | None) -> list[ModelPlan]:
-        """The steps each selected model would run, upstream models first. A partition whose upstream
-        partitions are neither materialized nor built earlier in this run waits (left out, reported);
-        with a filter, partitions reading upstream partitions this run rebuilds are added (they would
-        be stale). Statuses are read only where a filter or an upstream model needs them."""
-        statuses = StatusReader(state)
-        plans: list[ModelPlan] = []
-        planned: dict[str, list[Run]] = {}
-        for chosen in self.session.select(request.models, request.start, request.end):
-            if chosen.selection is None:
-                self.emit(Note(chosen.note or "left out", chosen.model.name))
-                continue
-            model = chosen.model
-            mode = resolve_mode(model, request.mode)
-            own = statuses.of(model) if request.filters.active else None
-            notes = model.notes + chosen.selection.notes
-            for note in notes:
-                self.emit(Note(note, model.name))
-            plan = plan_model(model, chosen.selection.run, mode, request.filters, own, notes)
-            edges = self.session.graph.upstream_edges(model)
-            if edges:
-                also = rebuilt_readers(edges, planned) if request.filters.active else []
-                ready = {
-                    e.upstream.name: ready_runs(
-                        e.upstream, statuses.of(e.upstream), planned.get(e.upstream.name, ())
-                    )
-                    for e in edges
-                }
-                candidates = normalize([*plan.runs, *also])
-                plan = plan.with_dependencies(also, waiting_on(candidates, edges, ready))
-                for wait in plan.waiting:
-                    self.emit(Note(f"waiting: {describe(model, wait)}", model.name))
-            planned[model.name] = plan.runs
-            plans.append(plan)
-        return plans
+        """The steps each selected model would run, upstream models first (see `planner.plan_run`)."""
+        return plan_run(self.session, request, state, self.emit)
 
     def run(self, request: RunRequest) -> RunReport:
         """Plan and, unless it is a dry run, execute every step."""
@@ -178,7 +93,9 @@ class Runner:
                     report.of(name).held = count
                 # What another run built meanwhile is dropped, but it is not held: its readers may run.
                 report.plans = (
-                    self._still_selected(request, state, claimed) if request.filters.active else claimed
+                    still_selected(self.session, request, state, claimed, self.emit)
+                    if request.filters.active
+                    else claimed
                 )
                 workers += [self.session.connect() for _ in range(request.concurrency - 1)]
                 policy = FailurePolicy(request.retries, request.fail_fast)
@@ -195,6 +112,7 @@ class Runner:
                     policy,
                     self.session.graph,
                     unclaimed,
+                    request.cancel,
                 )
                 scheduler.run_all()
             finally:
@@ -206,28 +124,6 @@ class Runner:
                 worker_adapter.close()
             if started is not None:
                 self.hooks.on_run_finish(started)
-
-    def _still_selected(
-        self, request: RunRequest, state: WarehouseState, claimed: list[ModelPlan]
-    ) -> list[ModelPlan]:
-        """The claimed plans cut to what the filters select now. Other runs commit while this one plans and
-        claims (for as long as it waits, under --wait): a partition they built since is no longer missing,
-        failed or stale, and is not built again."""
-        fresh = {plan.model.name: plan for plan in Runner(self.session).plan(request, state)}
-        kept = []
-        for plan in claimed:
-            now = fresh.get(plan.model.name)
-            runs = intersect(plan.runs, now.runs) if now is not None else []
-            done = plan.partitions - sum(plan.model.partitioning.count(lo, hi) for lo, hi in runs)
-            if done:
-                self.emit(
-                    Note(
-                        f"{plural(done, 'partition')} built by another run meanwhile: left out",
-                        plan.model.name,
-                    )
-                )
-            kept.append(dataclasses.replace(plan, runs=runs, steps=chunk(runs, plan.mode.step_size)))
-        return kept
 
     def _dry_run(self, request: RunRequest) -> RunReport:
         adapter = None
@@ -251,7 +147,9 @@ class Runner:
             return
         try:
             _check_concurrency(request, scratch)
-            self._compile(scratch, Runner(self.session).plan(request, None))  # notes come from the real plan
+            self._compile(
+                scratch, plan_run(self.session, request, None, ignore)
+            )  # notes come from the real plan
         finally:
             scratch.close()
 

@@ -30,6 +30,7 @@ from sqlbackfill.writing import WriteStrategy
 UPSTREAM_FAILED = "an upstream partition failed in this run"
 UPSTREAM_HELD = "an upstream partition is held by another run"
 FAIL_FAST = "not run: --fail-fast stopped at the first failure"
+CANCELLED = "not run: the run was cancelled"
 POLL = 0.2  # seconds the run's thread waits for workers' results before checking on them
 
 
@@ -46,6 +47,7 @@ class Scheduler:
         policy: FailurePolicy,
         graph: ModelGraph,
         held: Mapping[str, list[Run]] | None = None,
+        cancel: threading.Event | None = None,
     ) -> None:
         self.hooks = hooks
         self.workers = workers
@@ -57,6 +59,7 @@ class Scheduler:
         self.unbuilt: dict[str, list[Run]] = {}  # not built in this run: failed, or skipped for a failure
         self.held: dict[str, list[Run]] = dict(held or {})  # planned, then left to another run
         self.stop = threading.Event()  # set by --fail-fast at the first failure
+        self.cancel = cancel or threading.Event()  # set by the caller: start no further step
 
     def run_all(self) -> None:
         """Every model with steps, upstream first; a model never starts before its upstream is done."""
@@ -64,8 +67,8 @@ class Scheduler:
             mine = self.report.of(plan.model.name)
             if not plan.steps:
                 self.hooks.on_note("nothing to run", plan.model.name)
-            elif self.stop.is_set():
-                mine.skipped += self._skip(plan.model, plan.steps, FAIL_FAST)
+            elif self._halted():
+                mine.skipped += self._skip(plan.model, plan.steps, self._halted() or "")
             else:
                 self._run_model(plan, mine)
 
@@ -98,8 +101,8 @@ class Scheduler:
             else:
                 runner = self._runner(model, self.workers[0], self._call_now)
                 for index, (lo, hi) in enumerate(steps):
-                    if self.stop.is_set():
-                        mine.skipped += self._skip(model, steps[index:], FAIL_FAST)
+                    if self._halted():
+                        mine.skipped += self._skip(model, steps[index:], self._halted() or "")
                         break
                     self._settle(model, runner.build(lo, hi), mine)
             outcome = RunOutcome.FAILED if mine.failed or mine.skipped else RunOutcome.SUCCESS
@@ -112,6 +115,12 @@ class Scheduler:
                 if outcome is not RunOutcome.INTERRUPTED:
                     raise
         self.hooks.on_model_finish(model, mine)
+
+    def _halted(self) -> str | None:
+        """Why no further step starts (--fail-fast after a failure, or a cancel), or None."""
+        if self.cancel.is_set():
+            return CANCELLED
+        return FAIL_FAST if self.stop.is_set() else None
 
     def _runner(self, model: Model, worker: Worker, post: Callable[[Callable[[], None]], None]) -> StepRunner:
         return StepRunner(
@@ -187,7 +196,7 @@ class Scheduler:
 
         def work(worker: Worker) -> None:
             runner = self._runner(model, worker, inbox.put)
-            while not halt.is_set() and not self.stop.is_set():
+            while not halt.is_set() and not self._halted():
                 with taking:
                     if not todo:
                         return
@@ -218,5 +227,5 @@ class Scheduler:
             raise
         if errors:
             raise errors[0]
-        if todo:  # --fail-fast stopped the workers
-            mine.skipped += self._skip(model, list(todo), FAIL_FAST)
+        if todo:  # --fail-fast or a cancel stopped the workers
+            mine.skipped += self._skip(model, list(todo), self._halted() or FAIL_FAST)

@@ -22,7 +22,7 @@ from sqlbackfill.running.events import Event, Note
 from sqlbackfill.running.heartbeat import Heartbeat
 from sqlbackfill.state import WarehouseState, utc_now
 from sqlbackfill.state.leases import LeaseStore
-from tests.behaviour.warehouses import PostgresWarehouse, Warehouse, fresh_warehouse
+from tests.behaviour.warehouses import PostgresWarehouse, Warehouse, engine_params, fresh_warehouse
 from tests.engines.helpers import open_duckdb
 from tests.running.test_claims import ENV, SLOW, built_by_run
 from tests.running.test_wait import DAYS, run_ids
@@ -128,7 +128,7 @@ def test_a_run_waiting_under_wait_keeps_the_claims_it_holds(slow: tuple[Postgres
 # -- the heartbeat alone --------------------------------------------------------------------------------
 
 
-@pytest.fixture(params=["duckdb", "postgres", "snowflake"])
+@pytest.fixture(params=engine_params())
 def engine(
     request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[tuple[Warehouse, Callable[[], EngineAdapter]]]:

@@ -9,12 +9,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlglot
 
-from sqlbackfill.engines import EngineAdapter, registry
+from sqlbackfill.config import Target
+from sqlbackfill.engines import EngineAdapter, Statement, adapter_for, registry
 from sqlbackfill.planning import mode_from_flags
 from sqlbackfill.running import Session
 from sqlbackfill.running.compile import compile_scripts, compile_steps
-from sqlbackfill.writing import Phase
+from sqlbackfill.writing import Phase, StepScript, render_step
+from sqlbackfill.writing.script import phase
 from tests.behaviour.warehouses import NOW, Warehouse, engine_params, fresh_warehouse
 
 DAILY = """-- partition_by: d
@@ -144,3 +147,29 @@ def test_compile_prints_each_script_between_begin_and_commit(warehouse: Warehous
     body = lines[lines.index("BEGIN;") + 1 : lines.index("COMMIT;")]
     assert len(body) == len(list(scripts[0].statements()))
     assert any("UPDATE" in line.upper() and "stale" in line for line in body)  # the reader is marked stale
+
+
+def _statement(adapter: EngineAdapter, sql: str) -> Statement:
+    return Statement.build(adapter, sqlglot.parse_one(sql, read="duckdb"))
+
+
+def test_blocks_group_phases_by_transaction_and_compile_marks_what_runs_outside(tmp_path: Path) -> None:
+    adapter = adapter_for(Target("t", "duckdb", {"path": str(tmp_path / "w.duckdb")}, tmp_path))
+    # The shape a strategy without transactions gives (INSERT OVERWRITE, then status in one transaction).
+    script = StepScript(
+        "m",
+        0,
+        1,
+        ("2026-01-01",),
+        (
+            phase(Phase.WRITE, [_statement(adapter, "INSERT OVERWRITE t SELECT 1")], in_transaction=False),
+            phase(Phase.RECORD, [_statement(adapter, "DELETE FROM s WHERE k = 1")], in_transaction=True),
+            phase(Phase.MARK_STALE, [_statement(adapter, "UPDATE s SET x = 2")], in_transaction=True),
+            phase(Phase.FINALIZE, [], in_transaction=False),
+        ),
+    )
+    blocks = [(inside, [p.phase for p in phases]) for inside, phases in script.blocks()]
+    assert blocks == [(False, [Phase.WRITE]), (True, [Phase.RECORD, Phase.MARK_STALE])]  # empty ones dropped
+    lines = render_step(script, adapter)
+    assert lines[0] == "-- write, outside the transaction"
+    assert lines[2:] == ["BEGIN;", "DELETE FROM s WHERE k = 1;", "UPDATE s SET x = 2;", "COMMIT;"]
