@@ -218,7 +218,11 @@ def _check_targets_owned(adapter: EngineAdapter, state: WarehouseState, plans: S
         if adapter.relation_kind(target) != "table":  # none yet, or a view (compiling says what is wrong)
             continue
         probe = Statement.build(adapter, exp.select("1").from_(target.copy()).limit(1))
-        if adapter.fetchall(probe.sql, probe.params):
+        # Read the status again after seeing rows: a run started at the same moment may have committed
+        # its first step (rows and status together) since the first look.
+        if adapter.fetchall(probe.sql, probe.params) and not (
+            state.exists() and state.has_records(model.name)
+        ):
             shown = adapter.render(target)
             raise UnownedTableError(
                 f"{model.display_path}: table {shown} already holds rows that sqlbackfill did not write "

@@ -674,6 +674,7 @@ APIA_SKIPPED_DAY = Scenario(
 )
 
 
+@pytest.mark.slow
 @pytest.mark.xfail(
     strict=True,
     reason="known bug: where a zone skips more wall time than one partition (Pacific/Apia skipped "
