@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlbackfill.compiling import compile_model
-from sqlbackfill.engines import adapter_for
+from sqlbackfill.engines import EngineAdapter
 from sqlbackfill.errors import EngineError, StatementError
 from sqlbackfill.model import one_model
 from sqlbackfill.planning import Filters, ModelPlan, plan_model, resolve_mode
@@ -21,6 +21,7 @@ class Scripts:
 
     plan: ModelPlan
     engine: str  # where it would run, as the header line names it
+    adapter: EngineAdapter  # closed; it still renders SQL in its dialect
     prepare: PhaseScript
     steps: list[StepScript]
 
@@ -44,7 +45,7 @@ def compile_steps(
     """Lines of SQL (with `--` comments) for every step of MODEL over the selection, in `mode` (None: the
     model's `backfill:` policy)."""
     scripts = _scripts(session, name, start, end, mode)
-    plan, adapter = scripts.plan, adapter_for(session.target, read_only=True)
+    plan, adapter = scripts.plan, scripts.adapter
     lines = [
         f"-- {plan.model.name}: {plan.mode}, {plural(plan.partitions, 'partition')} in "
         f"{plural(len(plan.steps), 'step')} on {scripts.engine}"
@@ -85,6 +86,7 @@ def _scripts(session: Session, name: str, start: str | None, end: str | None, mo
         return Scripts(
             plan,
             f"{adapter.description} ({adapter.dialect_name})",
+            adapter,
             strategy.prepare(compiled, plan.steps[0]),
             [strategy.step(compiled, lo, hi, readers) for lo, hi in plan.steps],
         )

@@ -65,10 +65,11 @@ class Scheduler:
         """Every model with steps, upstream first; a model never starts before its upstream is done."""
         for plan in self.report.plans:
             mine = self.report.of(plan.model.name)
+            halted = self._halted()
             if not plan.steps:
                 self.hooks.on_note("nothing to run", plan.model.name)
-            elif self._halted():
-                mine.skipped += self._skip(plan.model, plan.steps, self._halted() or "")
+            elif halted:
+                mine.skipped += self._skip(plan.model, plan.steps, halted)
             else:
                 self._run_model(plan, mine)
 
@@ -101,8 +102,9 @@ class Scheduler:
             else:
                 runner = self._runner(model, self.workers[0], self._call_now)
                 for index, (lo, hi) in enumerate(steps):
-                    if self._halted():
-                        mine.skipped += self._skip(model, steps[index:], self._halted() or "")
+                    halted = self._halted()
+                    if halted:
+                        mine.skipped += self._skip(model, steps[index:], halted)
                         break
                     self._settle(model, runner.build(lo, hi), mine)
             outcome = RunOutcome.FAILED if mine.failed or mine.skipped else RunOutcome.SUCCESS
