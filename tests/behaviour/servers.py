@@ -67,10 +67,17 @@ class Server:
 # and those still running: stopped by their context manager, or by `stop_all` at exit as a last resort.
 STARTED: list[Server] = []
 RUNNING: list[Server] = []
+# `pg_ctl stop` commands under way: a second SIGTERM arriving during one would otherwise orphan it (os._exit).
+STOPPING: list[subprocess.Popen[bytes]] = []
 
 
 def stop_all() -> None:
     """Stop every server still running (at exit, or on a second SIGTERM): the last resort after teardown."""
+    for helper in list(STOPPING):
+        with suppress(ProcessLookupError, PermissionError):
+            os.killpg(helper.pid, signal.SIGKILL)
+        with suppress(Exception):
+            helper.wait(10)
     for server in list(reversed(RUNNING)):
         with suppress(Exception):
             server.stop()
@@ -120,14 +127,21 @@ def postgres_server(settings: dict[str, str] | None = None) -> Iterator[int]:
             with suppress(OSError, ValueError, IndexError):
                 server.pid = int(pidfile.read_text().split()[0])
         if pidfile.exists():
-            with suppress(subprocess.TimeoutExpired):
-                subprocess.run(
-                    [*prefix, _pg_bin("pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
-                    check=False,
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
-                    timeout=60,
-                )
+            helper = subprocess.Popen(
+                [*prefix, _pg_bin("pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,  # its own group, so stop_all can end runuser and pg_ctl together
+            )
+            STOPPING.append(helper)
+            try:
+                helper.wait(60)
+            except subprocess.TimeoutExpired:
+                with suppress(ProcessLookupError, PermissionError):
+                    os.killpg(helper.pid, signal.SIGKILL)
+                helper.wait()
+            finally:
+                STOPPING.remove(helper)
         _kill(server.pid)  # pg_ctl could not stop it (or was interrupted)
         shutil.rmtree(folder, ignore_errors=True)
         RUNNING.remove(server)
