@@ -97,6 +97,8 @@ class EngineAdapter(ABC):
     OVERWRITE_STRATEGY: ClassVar[OverwriteStrategy] = OverwriteStrategy.DELETE_INSERT
     # An INSERT reports how many rows it wrote (a one-partition step records that count, no COUNT query).
     REPORTS_DML_ROW_COUNTS: ClassVar[bool] = True
+    # `DELETE` works on the engine's tables (not on Spark's parquet tables: they are overwritten instead).
+    SUPPORTS_DELETE: ClassVar[bool] = True
     # Several connections may write at once (per-partition concurrency).
     SUPPORTS_CONCURRENCY: ClassVar[bool] = False
     # The engine accepts `GROUP BY ALL`; where it does not, the compiler rewrites it to positions.
@@ -129,6 +131,16 @@ class EngineAdapter(ABC):
     def exists(self) -> bool:
         """Whether the warehouse is there before connecting (False only for a missing embedded file)."""
         return True
+
+    def state_target(self, targets: Mapping[str, Target]) -> Target | None:
+        """Where status, runs and leases live when this warehouse cannot keep them in the data's
+        transactions (a target of `targets`, or one the engine makes up); None: here, in schema
+        `sqlbackfill`, committed with the data."""
+        return None
+
+    def attach_state(self, state: EngineAdapter) -> None:
+        """Keep the state store's adapter (from `state_target`) open as long as this one: closed with it."""
+        raise NotImplementedError(f"{self.description} keeps its status itself")
 
     def scratch(self) -> EngineAdapter | None:
         """A (not yet connected) adapter of this engine over an empty warehouse that leaves nothing behind,

@@ -16,6 +16,7 @@ ADAPTERS: dict[str, type[EngineAdapter] | str] = {
     "duckdb": "sqlbackfill.engines.duckdb:DuckDBAdapter",
     "postgres": "sqlbackfill.engines.postgres:PostgresAdapter",
     "snowflake": "sqlbackfill.engines.snowflake:SnowflakeAdapter",
+    "spark": "sqlbackfill.engines.spark:SparkAdapter",
 }
 
 

@@ -54,9 +54,9 @@ def claim_plans(
 def unlock(session: Session, name: str) -> int:
     """Drop every lease of the named model (after a crash on another host): how many there were."""
     chosen = one_model(session.models, name, "unlock")
-    adapter, _ = session.connect()
+    adapter, state = session.connect()
     try:
-        leases = LeaseStore(adapter, run_id="")
+        leases = LeaseStore(state.adapter, run_id="")
         return leases.unlock(chosen.name) if leases.exists() else 0
     finally:
         adapter.close()

@@ -22,6 +22,7 @@ class Scripts:
     plan: ModelPlan
     engine: str  # where it would run, as the header line names it
     adapter: EngineAdapter  # closed; it still renders SQL in its dialect
+    state: EngineAdapter  # where status is written (the same adapter, or Spark's state store)
     prepare: PhaseScript
     steps: list[StepScript]
 
@@ -57,7 +58,7 @@ def compile_steps(
         keys = script.keys
         span = keys[0] if len(keys) == 1 else f"{keys[0]} … {keys[-1]} ({len(keys)} partitions)"
         lines.append(f"-- step {number}: {span}")
-        lines.extend(render_step(script, adapter))
+        lines.extend(render_step(script, adapter, scripts.state))
     return lines
 
 
@@ -87,6 +88,7 @@ def _scripts(session: Session, name: str, start: str | None, end: str | None, mo
             plan,
             f"{adapter.description} ({adapter.dialect_name})",
             adapter,
+            state.adapter,
             strategy.prepare(compiled, plan.steps[0]),
             [strategy.step(compiled, lo, hi, readers) for lo, hi in plan.steps],
         )

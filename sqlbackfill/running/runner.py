@@ -84,9 +84,9 @@ class Runner:
             started = report
             self._create_targets(adapter, strategy, plans, compiled)
             state.ensure()
-            leases = LeaseStore(adapter, report.run_id, request.lease_ttl)
+            leases = LeaseStore(state.adapter, report.run_id, request.lease_ttl)
             leases.ensure()
-            heartbeat = Heartbeat(leases, lambda: self.session.connect()[0], self.emit).start()
+            heartbeat = Heartbeat(leases, self.session.connect_state, self.emit).start()
             try:
                 claimed, held = claim_plans(leases, plans, request.wait, self.emit)
                 for name, count in held.items():

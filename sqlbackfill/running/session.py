@@ -55,10 +55,41 @@ class Session:
         return cls(project, chosen, load_graph(project.models_dir, project.dialect, moment, home), moment)
 
     def connect(self, *, read_only: bool = False) -> tuple[EngineAdapter, WarehouseState]:
-        """An open adapter and the state store on it."""
+        """An open adapter and the state store: on it, or where the engine keeps it (Spark's
+        `state_target`, closed with the adapter)."""
         adapter = adapter_for(self.target, read_only=read_only)
         adapter.connect()
-        return adapter, WarehouseState(adapter)
+        try:
+            state = self._state_adapter(adapter, read_only)
+        except BaseException:
+            adapter.close()
+            raise
+        if state is None:
+            return adapter, WarehouseState(adapter)
+        adapter.attach_state(state)
+        return adapter, WarehouseState(state)
+
+    def connect_state(self) -> EngineAdapter:
+        """An open connection to the state store alone (heartbeats renewing leases)."""
+        adapter = adapter_for(self.target)
+        state_target = adapter.state_target(self.project.targets)
+        if state_target is None:
+            adapter.connect()
+            return adapter
+        state = adapter_for(state_target)
+        state.connect()
+        return state
+
+    def _state_adapter(self, adapter: EngineAdapter, read_only: bool) -> EngineAdapter | None:
+        state_target = adapter.state_target(self.project.targets)
+        if state_target is None:
+            return None
+        state = adapter_for(state_target, read_only=read_only)
+        if read_only and not state.exists:  # nothing recorded yet: an empty stand-in, nothing created
+            stand_in = state.scratch()
+            state = stand_in if stand_in is not None else state
+        state.connect()
+        return state
 
     def scratch(self) -> EngineAdapter | None:
         """An open adapter over an empty stand-in for the warehouse while it does not exist (a missing

@@ -77,7 +77,7 @@ def collect_status(
                 ]:
                     if model.name not in records_by_model:
                         records_by_model[model.name] = state.records(model.name)
-            leases = LeaseStore(adapter, run_id="")
+            leases = LeaseStore(state.adapter, run_id="")
             if leases.exists():
                 chosen_names = {c.model.name for c in chosen}
                 for lease in leases.live():

@@ -129,25 +129,30 @@ class StepRunner:
         yielded: dict[str, Any] = {}
         for inside, phases in step.script.blocks():
             records = any(p.phase is Phase.RECORD for p in phases)
+            adapter = self.state.adapter if phases[0].on_state else self.adapter
             if inside:
-                with self.adapter.transaction():
-                    self._run(phases, yielded)
+                with adapter.transaction():
+                    self._run(adapter, phases, yielded)
                     if records:
                         self._before_commit(step)
             else:
                 if records:
                     self._before_commit(step)
-                self._run(phases, yielded)
+                self._run(adapter, phases, yielded)
         rows = yielded.get(ROW_COUNT)
         return rows if isinstance(rows, int) else None
 
-    def _run(self, phases: Sequence[PhaseScript], yielded: dict[str, Any]) -> None:
+    @staticmethod
+    def _run(adapter: EngineAdapter, phases: Sequence[PhaseScript], yielded: dict[str, Any]) -> None:
         for phase in phases:
             for entry in phase.statements:
                 statement = entry.statement
                 if statement.names & yielded.keys():
                     statement = statement.bind({**statement.params, **yielded})
-                count = statement.run(self.adapter)
+                if entry.collects is not None:
+                    yielded |= entry.collects(adapter.fetchall(statement.sql, statement.params or None))
+                    continue
+                count = statement.run(adapter)
                 if entry.yields is not None:
                     yielded[entry.yields] = count if count >= 0 else None
 

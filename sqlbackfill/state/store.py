@@ -21,6 +21,8 @@ from sqlbackfill.state.tables import PARTITION_COLUMNS, PARTITIONS, RUN_COLUMNS,
 from sqlbackfill.vocabulary import PartitionStatus, RunOutcome
 
 KEYS = "sqlbackfill_keys"  # the parameter(s) holding a set of partition keys
+COUNTED = "sqlbackfill_counted"  # the parameters holding partitions' row counts read from another engine
+COUNTED_COLUMNS = ("partition_key", "row_count")
 _TABLES = {PARTITIONS: PARTITION_COLUMNS, RUNS: RUN_COLUMNS}
 
 
@@ -205,6 +207,43 @@ class WarehouseState(StateStore):
             delete_keys.bind({"model": model} | self._keys_params(keys)),
             self._counted_insert(counts.tree).bind(params | counts.params),
         ]
+
+    def forget_statement(self, model: str, keys: Sequence[str]) -> Statement:
+        """Drops the status rows of `keys`: they read missing until recorded again (written before their
+        data is replaced where data and status cannot commit together)."""
+        delete_keys = self._cached(
+            "delete_keys", lambda: exp.delete(tables.table(PARTITIONS), where=self._keys_filter())
+        )
+        return delete_keys.bind({"model": model} | self._keys_params(keys))
+
+    def materialize_counted_statements(
+        self, model: str, keys: Sequence[str], fingerprint: str, *, run_id: str | None = None
+    ) -> list[Statement]:
+        """The status writes for partitions whose row counts were read on another connection: bound by
+        `counted_params` (rows of partition key and count) before they run."""
+        params: dict[str, Any] = {"model": model, "fingerprint": fingerprint}
+        if run_id is not None:
+            params |= {"run_id": run_id, "updated_at": utc_now()}
+        insert = self._cached("insert_counted", self._counted_rows_insert)
+        return [self.forget_statement(model, keys), insert.bind(params)]
+
+    def counted_params(self, rows: Sequence[tuple[Any, ...]]) -> dict[str, Any]:
+        """The parameters giving `materialize_counted_statements` these (partition key, row count) rows."""
+        text = [(str(key), str(int(count or 0))) for key, count in rows]
+        return self.adapter.rows_params(COUNTED, COUNTED_COLUMNS, text)
+
+    def _counted_rows_insert(self) -> exp.Insert:
+        select = exp.select(
+            _p("model"),
+            exp.column("partition_key", table="c"),
+            exp.Literal.string(PartitionStatus.MATERIALIZED.value),
+            exp.cast(exp.column("row_count", table="c"), "BIGINT"),
+            _p("fingerprint"),
+            _p("run_id"),
+            exp.cast(exp.null(), "TEXT"),
+            _p("updated_at"),
+        ).from_(self.adapter.rows_relation(COUNTED, list(COUNTED_COLUMNS), "c"))
+        return exp.insert(select, tables.table(PARTITIONS), columns=tables.names(PARTITION_COLUMNS))
 
     def stale_statement(self, model: str, keys: Sequence[str]) -> Statement:
         """Marks `model`'s materialized partitions among `keys` stale: an upstream partition they read was

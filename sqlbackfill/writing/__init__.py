@@ -6,9 +6,11 @@ from sqlbackfill.writing.strategy import WriteStrategy, strategy_for
 
 # The built-in strategies register themselves on import.
 from sqlbackfill.writing.delete_insert import DeleteInsert  # isort: skip
+from sqlbackfill.writing.insert_overwrite import InsertOverwrite  # isort: skip
 
 __all__ = [
     "DeleteInsert",
+    "InsertOverwrite",
     "Phase",
     "PhaseScript",
     "ScriptStatement",
