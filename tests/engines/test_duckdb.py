@@ -191,7 +191,7 @@ def test_registry_picks_duckdb_and_rejects_unknown_types(tmp_path: Path) -> None
     unknown = Target("prod", "oracle", {}, tmp_path)
     with pytest.raises(
         ConfigError,
-        match=r"\[targets\.prod\] has unknown type 'oracle' \(known: duckdb, postgres, snowflake\)",
+        match=r"\[targets\.prod\] has unknown type 'oracle' \(known: duckdb, postgres, snowflake, spark\)",
     ):
         adapter_for(unknown)
 

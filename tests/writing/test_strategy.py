@@ -42,7 +42,7 @@ def test_an_engine_asking_for_a_strategy_nobody_implements_is_told_which_exist(p
 
     adapter = Overwriting(Session.open(project.root, now=NOW).target)
     with pytest.raises(
-        EngineError, match="no write strategy implements 'insert_overwrite'; known: delete_insert"
+        EngineError, match="no write strategy implements 'merge'; known: delete_insert, insert_overwrite"
     ):
         strategy_for(adapter, WarehouseState(adapter))
 
