@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.behaviour.warehouses import Warehouse, engine_params, fresh_warehouse
+from tests.behaviour.warehouses import BEHAVIOUR_ENGINES, Warehouse, engine_params, fresh_warehouse
 
 
-@pytest.fixture(params=engine_params())
+@pytest.fixture(params=engine_params(*BEHAVIOUR_ENGINES))
 def warehouse(
     request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Warehouse]:

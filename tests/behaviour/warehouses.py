@@ -7,8 +7,12 @@ shares no code with what it checks.
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
 import itertools
+import shutil
+import tempfile
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -239,7 +243,70 @@ class SnowflakeWarehouse(Warehouse):
         self._con.close()
 
 
+# One Spark warehouse folder (and JVM) for the whole test session: Spark's catalog and warehouse are fixed
+# when its JVM starts, so each test gets a database of its own in it.
+_spark_home: list[Path] = []
+SPARK_CONF = {"spark.sql.shuffle.partitions": "2", "spark.default.parallelism": "2"}
+
+
+def spark_home() -> Path:
+    """The session's Spark warehouse folder (removed at exit)."""
+    if not _spark_home:
+        folder = Path(tempfile.mkdtemp(prefix="sqlbackfill-spark-"))
+        atexit.register(shutil.rmtree, folder, True)
+        _spark_home.append(folder)
+    return _spark_home[0]
+
+
+class SparkWarehouse(Warehouse):
+    """A database of its own in the session's local Spark warehouse; status lives in its DuckDB state file."""
+
+    engine = "spark"
+    dialect = "spark"
+
+    def __init__(self, folder: Path) -> None:
+        from sqlbackfill.config import Target
+        from sqlbackfill.engines.spark import SparkAdapter
+
+        self.database = f"t{next(_counter)}_{uuid.uuid4().hex[:8]}"
+        options = {k: v for k, v in self.target().items() if k != "type"}
+        adapter = SparkAdapter(Target("test", "spark", options, folder))
+        adapter.connect()  # the session's one SparkSession (the JVM starts once)
+        self.spark = adapter.spark
+        self.state_path = adapter.state_target({}).path_option("path", "")
+
+    def target(self) -> dict[str, Any]:
+        return {
+            "type": "spark",
+            "master": "local[2]",
+            "database": self.database,
+            "warehouse_dir": str(spark_home()),
+            "conf": SPARK_CONF,
+        }
+
+    def _execute(self, sql: str) -> list[tuple[Any, ...]]:
+        self.spark.catalog.setCurrentDatabase(self.database)
+        return [tuple(row) for row in self.spark.sql(sql).collect()]
+
+    def sql(self, duckdb_sql: str) -> list[tuple[Any, ...]]:
+        """Status tables are in the DuckDB state file; a DELETE of a whole table is a TRUNCATE here."""
+        if "sqlbackfill." in duckdb_sql:
+            import duckdb
+
+            con = duckdb.connect(str(self.state_path))
+            try:
+                cursor = con.execute(duckdb_sql)
+                return cursor.fetchall() if cursor.description else []
+            finally:
+                con.close()
+        tree = sqlglot.parse_one(duckdb_sql, read="duckdb")
+        if isinstance(tree, exp.Delete) and not tree.args.get("where"):
+            return self._execute(f"TRUNCATE TABLE {tree.this.sql(dialect='spark')}")
+        return super().sql(duckdb_sql)
+
+
 ENGINES = ["duckdb", "postgres", "snowflake"]
+BEHAVIOUR_ENGINES = [*ENGINES, "spark"]  # the behavioural suite runs on Spark too
 
 
 def engine_params(*engines: str) -> list[Any]:
@@ -257,6 +324,8 @@ def fresh_warehouse(
     reached through its own driver; for fixtures parametrised over ENGINES."""
     if engine == "duckdb":
         return DuckDBWarehouse(tmp_path)
+    if engine == "spark":
+        return SparkWarehouse(tmp_path)
     if engine == "postgres":
         return PostgresWarehouse(request.getfixturevalue("postgres_port"))
     monkeypatch.setenv(SnowflakeWarehouse.PASSWORD_ENV, "snow")
@@ -271,8 +340,12 @@ class Project:
         self.root = root
         (root / "models").mkdir(parents=True, exist_ok=True)
         lines = ["[project]", 'dialect = "duckdb"', "", "[targets.test]"]
+        tables = {k: v for k, v in warehouse.target().items() if isinstance(v, dict)}
         for key, value in warehouse.target().items():
-            lines.append(f"{key} = {value}" if isinstance(value, int) else f'{key} = "{value}"')
+            if not isinstance(value, dict):
+                lines.append(f"{key} = {value}" if isinstance(value, int) else f'{key} = "{value}"')
+        for key, table in tables.items():
+            lines += [f"[targets.test.{key}]", *(f'"{k}" = "{v}"' for k, v in table.items())]
         (root / "sqlbackfill.toml").write_text("\n".join(lines) + "\n")
         for name, text in models.items():
             self.model(name, text)

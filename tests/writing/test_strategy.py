@@ -38,7 +38,7 @@ def test_delete_insert_is_chosen_by_default(project: Project) -> None:
 
 def test_an_engine_asking_for_a_strategy_nobody_implements_is_told_which_exist(project: Project) -> None:
     class Overwriting(DuckDBAdapter):
-        OVERWRITE_STRATEGY = OverwriteStrategy.INSERT_OVERWRITE
+        OVERWRITE_STRATEGY = OverwriteStrategy.MERGE
 
     adapter = Overwriting(Session.open(project.root, now=NOW).target)
     with pytest.raises(
