@@ -17,6 +17,7 @@ from sqlbackfill.compiling.pending import PendingTables
 from sqlbackfill.compiling.rewrites import engine_rewrites
 from sqlbackfill.compiling.window import UntypedBound, window_uses
 from sqlbackfill.engines import BoundQuery, Column, EngineAdapter, Statement
+from sqlbackfill.engines.base import DERIVED_PARTITION_COLUMN
 from sqlbackfill.errors import ModelError, SchemaMismatchError, StatementError
 from sqlbackfill.model import WINDOW_PLACEHOLDERS, Model
 from sqlbackfill.partitions import Run, ValuePartitioning
@@ -169,6 +170,7 @@ def _describe_model(
     existing = adapter.table_columns(adapter.normalize_table(model.table))
     if existing is not None:
         _check_is_table(model, adapter)
+        existing = [c for c in existing if c.name.lower() != DERIVED_PARTITION_COLUMN]
     kind_column = _find(existing, model.partition_by) if existing else None
     assumed = kind_column or Column(model.partition_by, default_type(guess_kind(model)))
     try:

@@ -24,6 +24,9 @@ Params = Mapping[str, Any]
 # What a name in the catalog is: a table (sqlbackfill writes only into these), a view or materialized view,
 # or something else (an index, a sequence, an external table).
 RelationKind = Literal["table", "view", "other"]
+# The table partition column the INSERT OVERWRITE strategy adds to a target partitioned by a timestamp
+# (the partition's key): bookkeeping, not the model's, so it is left out when the target is compared.
+DERIVED_PARTITION_COLUMN = "sqlbackfill_partition"
 DDL_ATTEMPTS = 3  # a `CREATE … IF NOT EXISTS` that lost a race is run again this many times in all
 
 
@@ -202,6 +205,10 @@ class EngineAdapter(ABC):
     def relation_kind(self, table: exp.Table) -> RelationKind | None:
         """What `table` (as `normalize_table` gives it) names: a table, a view, something else, or nothing
         (None)."""
+
+    def partition_columns(self, table: exp.Table) -> list[str]:
+        """The columns an existing table is physically partitioned by (none on engines without them)."""
+        return []
 
     @abstractmethod
     def describe_query(self, sql: str, params: Params | None = None) -> list[Column]:

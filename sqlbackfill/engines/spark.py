@@ -243,6 +243,9 @@ class SparkAdapter(EngineAdapter):
         schema = self.spark.table(self._name(table)).schema
         return [Column(field.name, spark_type(field.dataType.simpleString())) for field in schema.fields]
 
+    def partition_columns(self, table: exp.Table) -> list[str]:
+        return [c.name for c in self.spark.catalog.listColumns(self._name(table)) if c.isPartition]
+
     def relation_kind(self, table: exp.Table) -> RelationKind | None:
         db = table.db or self.home_schema or "default"
         if not self.spark.catalog.databaseExists(db):

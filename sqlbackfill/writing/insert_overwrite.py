@@ -27,13 +27,15 @@ from sqlglot import exp
 from sqlbackfill.compiling import CompiledModel
 from sqlbackfill.compiling.counts import WINDOWS, window_columns
 from sqlbackfill.engines import Column, OverwriteStrategy, Statement, TemporalKind
+from sqlbackfill.engines.base import DERIVED_PARTITION_COLUMN
+from sqlbackfill.errors import SchemaMismatchError
 from sqlbackfill.model import Edge
 from sqlbackfill.partitions import Run, TimePartitioning
 from sqlbackfill.writing.delete_insert import ROW_COUNT
 from sqlbackfill.writing.script import Phase, PhaseScript, ScriptStatement, StepScript, phase
 from sqlbackfill.writing.strategy import WriteStrategy
 
-DERIVED = "sqlbackfill_partition"  # the table partition column of a model partitioned by a timestamp
+DERIVED = DERIVED_PARTITION_COLUMN  # the table partition column of a model partitioned by a timestamp
 OVERWRITE_MODE = "spark.sql.sources.partitionOverwriteMode"
 MODEL = "m"
 
@@ -59,7 +61,23 @@ class InsertOverwrite(WriteStrategy):
             statements.append(Statement.build(self.adapter, schema))
         if not compiled.target_exists:
             statements.append(Statement.build(self.adapter, self._create(compiled)))
+        else:
+            self._check_partitioned(compiled)
         return phase(Phase.PREPARE, statements, in_transaction=False)
+
+    def _check_partitioned(self, compiled: CompiledModel) -> None:
+        """An existing target must be partitioned as this strategy writes it: a dynamic overwrite of a table
+        partitioned otherwise (or not at all) would replace other rows than the windows'."""
+        wanted = self.table_columns(compiled)[-1].name
+        found = self.adapter.partition_columns(compiled.target)
+        if [name.lower() for name in found] != [wanted.lower()]:
+            shown = self.adapter.render(compiled.target)
+            has = f"partitioned by {', '.join(found)}" if found else "not partitioned"
+            raise SchemaMismatchError(
+                f"{compiled.model.display_path}: table {shown} is {has}; sqlbackfill overwrites whole table "
+                f"partitions on {self.adapter.TYPE}, so it must be PARTITIONED BY ({wanted}): nothing was "
+                f"written; drop {shown} to let sqlbackfill create it, or recreate it partitioned by {wanted}"
+            )
 
     def _create(self, compiled: CompiledModel) -> exp.Create:
         columns = self.table_columns(compiled)

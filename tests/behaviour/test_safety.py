@@ -29,6 +29,8 @@ def test_a_table_with_rows_sqlbackfill_did_not_write_is_refused_until_adopted(
     warehouse: Warehouse, tmp_path: Path
 ) -> None:
     warehouse.sql("CREATE TABLE events_copy AS SELECT * FROM events")
+    warehouse.sql("DROP TABLE events")
+    warehouse.create_table("events", "SELECT * FROM events_copy", partitioned_by="d")
     project = warehouse.project(tmp_path / "project", {"events": MODEL.format(name="events")})
     everything = warehouse.ids("events")
     with pytest.raises(
@@ -49,7 +51,7 @@ def test_a_table_with_rows_sqlbackfill_did_not_write_is_refused_until_adopted(
 
 def test_an_empty_existing_table_is_written_without_asking(warehouse: Warehouse, tmp_path: Path) -> None:
     warehouse.sql("CREATE TABLE events_copy AS SELECT * FROM events")
-    warehouse.sql("CREATE TABLE landing AS SELECT * FROM events WHERE 1 = 0")
+    warehouse.create_table("landing", "SELECT * FROM events WHERE 1 = 0", partitioned_by="d")
     project = warehouse.project(tmp_path / "project", {"landing": MODEL.format(name="landing")})
     report = project.run()
     assert (report.exit_code, report.failed) == (0, 0)
@@ -103,15 +105,7 @@ WHERE d >= DATE '2026-03-05' AND d <= DATE '2026-03-10' GROUP BY d, category"""
 
 def catalog(warehouse: Warehouse) -> list[tuple[str, str]]:
     """Every (schema, table) and every schema of the warehouse, outside the engine's own."""
-    system = "('information_schema', 'pg_catalog', 'pg_toast')"
-    tables = warehouse.sql(
-        f"SELECT LOWER(table_schema), LOWER(table_name) FROM information_schema.tables "
-        f"WHERE LOWER(table_schema) NOT IN {system}"
-    )
-    schemas = warehouse.sql(
-        f"SELECT LOWER(schema_name), '' FROM information_schema.schemata WHERE LOWER(schema_name) NOT IN {system}"
-    )
-    return sorted((str(s), str(t)) for s, t in [*tables, *schemas])
+    return warehouse.catalog()
 
 
 def plain_rows(warehouse: Warehouse, sql: str) -> list[tuple[Any, ...]]:

@@ -134,6 +134,23 @@ class Warehouse:
     def ids(self, table: str) -> list[int]:
         return sorted(int(row[0]) for row in self.sql(f"SELECT id FROM {table}"))
 
+    def create_table(self, name: str, select: str, partitioned_by: str) -> None:
+        """A table of the query's rows, made as a user of the engine would for a model partitioned by
+        `partitioned_by` (physically partitioned where the engine partitions tables: Spark)."""
+        self.sql(f"CREATE TABLE {name} AS {select}")
+
+    def catalog(self) -> list[tuple[str, str]]:
+        """Every (schema, table) and every schema of the warehouse, outside the engine's own."""
+        system = "('information_schema', 'pg_catalog', 'pg_toast')"
+        tables = self.sql(
+            f"SELECT LOWER(table_schema), LOWER(table_name) FROM information_schema.tables "
+            f"WHERE LOWER(table_schema) NOT IN {system}"
+        )
+        schemas = self.sql(
+            f"SELECT LOWER(schema_name), '' FROM information_schema.schemata WHERE LOWER(schema_name) NOT IN {system}"
+        )
+        return sorted((str(s), str(t)) for s, t in [*tables, *schemas])
+
     def statuses(self, model: str) -> dict[str, tuple[str, int | None, str | None]]:
         rows = self.sql(
             f"SELECT partition_key, status, row_count, error FROM sqlbackfill.partitions WHERE model = '{model}'"
@@ -287,6 +304,27 @@ class SparkWarehouse(Warehouse):
     def _execute(self, sql: str) -> list[tuple[Any, ...]]:
         self.spark.catalog.setCurrentDatabase(self.database)
         return [tuple(row) for row in self.spark.sql(sql).collect()]
+
+    def create_table(self, name: str, select: str, partitioned_by: str) -> None:
+        query = sqlglot.transpile(select, read="duckdb", write="spark")[0]
+        self._execute(f"CREATE TABLE {name} USING parquet PARTITIONED BY ({partitioned_by}) AS {query}")
+
+    def catalog(self) -> list[tuple[str, str]]:
+        """The tables of this warehouse's database, and those of its state file (if any yet)."""
+        found = [(self.database, t.name.lower()) for t in self.spark.catalog.listTables(self.database)]
+        if self.state_path.exists():
+            found += self._state_tables()
+        return sorted(found)
+
+    def _state_tables(self) -> list[tuple[str, str]]:
+        import duckdb
+
+        con = duckdb.connect(str(self.state_path), read_only=True)
+        try:
+            rows = con.execute("SELECT table_schema, table_name FROM information_schema.tables").fetchall()
+        finally:
+            con.close()
+        return [(str(s).lower(), str(t).lower()) for s, t in rows]
 
     def sql(self, duckdb_sql: str) -> list[tuple[Any, ...]]:
         """Status tables are in the DuckDB state file; a DELETE of a whole table is a TRUNCATE here."""
