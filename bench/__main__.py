@@ -29,6 +29,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="runs per measurement; the median counts")
     parser.add_argument("--quick", action="store_true", help="one run each, per partition over 365 days")
     parser.add_argument("--no-postgres", action="store_true", help="skip the PostgreSQL concurrency scenario")
+    parser.add_argument("--no-spark", action="store_true", help="skip the Spark scenarios")
+    parser.add_argument(
+        "--spark-scale", default="0.1", help="TPC-H scale of the Spark scenarios (default 0.1)"
+    )
     parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
     parser.add_argument(
         "--results",
@@ -58,6 +62,11 @@ def main(argv: list[str] | None = None) -> int:
             from bench.concurrency import concurrency
 
             steps.append(lambda: [concurrency(master, repeat)])
+        if not args.no_spark:
+            from bench.spark import spark_scenarios
+
+            spark_master = ensure_data(args.spark_scale)
+            steps.append(lambda: spark_scenarios(spark_master, 1 if args.quick else repeat, 30))
         for step in steps:
             for result in step():
                 results.append(result)

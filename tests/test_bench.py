@@ -26,6 +26,8 @@ SCENARIOS = [
     "run one partition of 100 models",
     "status --format json, 100 models",
     "PostgreSQL per partition (32 days), --concurrency 4",
+    "Spark: model A, all days, --single-run",
+    "Spark: model A, per partition, 30 days",
 ]
 
 
@@ -42,7 +44,18 @@ def test_the_vendored_baseline_is_the_shared_one() -> None:
 def test_the_benchmark_runs_every_scenario_and_writes_results(tmp_path: Path) -> None:
     results = tmp_path / "RESULTS.md"
     done = subprocess.run(
-        [sys.executable, "-m", "bench", "--scale", "0.01", "--quick", "--results", str(results)],
+        [
+            sys.executable,
+            "-m",
+            "bench",
+            "--scale",
+            "0.01",
+            "--spark-scale",
+            "0.01",
+            "--quick",
+            "--results",
+            str(results),
+        ],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -59,7 +72,8 @@ def test_the_benchmark_runs_every_scenario_and_writes_results(tmp_path: Path) ->
         assert len(cells) == len(COLUMNS)
         assert cells[1].endswith(" s") and float(cells[1].removesuffix(" s")) > 0
     side_by_side = [r for r in rows if "hand-written" not in r and r.split(" | ")[3].endswith("×")]
-    assert len(side_by_side) == 5  # four against the hand-written scripts, one concurrency ratio
+    # four against the hand-written scripts, one concurrency ratio, two against hand-written PySpark
+    assert len(side_by_side) == 7
     assert "targets met:" in done.stdout
     written = results.read_text()
     assert "Machine:" in written and "cores" in written and table in written
