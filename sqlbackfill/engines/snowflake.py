@@ -127,9 +127,22 @@ class SnowflakeAdapter(EngineAdapter):
             self._con = snowflake.connector.connect(**arguments)
         except Exception as error:  # the connector's errors, and what reading a key file raises (one line)
             raise EngineError(
-                f"cannot connect to {self.description}: {self.error_text(error)}; "
+                f"cannot connect to {self.description}: {self._key_hint(error)}{self.error_text(error)}; "
                 f"check [targets.{self.target.name}] in {CONFIG_FILE} and the credentials in the environment"
             ) from None
+
+    def _key_hint(self, error: Exception) -> str:
+        # cryptography's wording for a key that does not load changes between releases (a wrong passphrase
+        # reads "Incorrect password" in one, an ASN.1 trace in the next): say what to check ourselves.
+        options = self.target.options
+        if "private_key_file" not in options or not isinstance(error, ValueError | TypeError):
+            return ""
+        passphrase = options.get("private_key_file_pwd_env")
+        where = f"the passphrase in ${passphrase}" if passphrase else "no passphrase"
+        return (
+            f"the private key file {options['private_key_file']} did not load with {where} "
+            "(is it a PEM PKCS#8 key, and is that its passphrase?): "
+        )
 
     def close(self) -> None:
         if self._con is not None:

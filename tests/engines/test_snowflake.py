@@ -284,7 +284,10 @@ def _key_file(path: Path, passphrase: str | None) -> Path:
     [
         pytest.param("missing", KEY_PASSPHRASE, "No such file or directory", id="missing-file"),
         pytest.param(
-            "encrypted", "wrong-" + KEY_PASSPHRASE, "Incorrect password, could not decrypt key", id="wrong"
+            "encrypted",
+            "wrong-" + KEY_PASSPHRASE,
+            f"did not load with the passphrase in ${KEY_ENV} (is it a PEM PKCS#8 key",
+            id="wrong",
         ),
         pytest.param(
             "encrypted", None, "Password was not given but private key is encrypted", id="not-given"
