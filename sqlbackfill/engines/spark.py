@@ -47,7 +47,8 @@ class SparkAdapter(EngineAdapter):
     DIALECT = "spark"
     OVERWRITE_STRATEGY = OverwriteStrategy.INSERT_OVERWRITE
     REPORTS_DML_ROW_COUNTS = False  # an INSERT OVERWRITE returns no count: counted from the target
-    SUPPORTS_CONCURRENCY = False  # one runner at a time (leases live in the state store)
+    # Threads share the process's session; the state store's leases must take several writers too.
+    SUPPORTS_CONCURRENCY = True
     SUPPORTS_DELETE = False
 
     def __init__(self, target: Target, *, read_only: bool = False) -> None:

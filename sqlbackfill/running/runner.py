@@ -68,7 +68,7 @@ class Runner:
         workers: list[Worker] = [(adapter, state)]
         started: RunReport | None = None  # once hooks heard `on_run_start`, they hear `on_run_finish`
         try:
-            _check_concurrency(request, adapter)
+            _check_concurrency(request, adapter, state.adapter)
             # Plan and compile before writing anything: bad keys, modes or SQL leave the warehouse as it was.
             plans = self.plan(request, state if state.exists() else None)
             report = RunReport(new_run_id(), plans)
@@ -146,7 +146,7 @@ class Runner:
         if scratch is None:
             return
         try:
-            _check_concurrency(request, scratch)
+            _check_concurrency(request, scratch, scratch)
             self._compile(
                 scratch, plan_run(self.session, request, None, ignore)
             )  # notes come from the real plan
@@ -183,11 +183,20 @@ class Runner:
         return compiled
 
 
-def _check_concurrency(request: RunRequest, adapter: EngineAdapter) -> None:
-    if request.concurrency > 1 and not adapter.SUPPORTS_CONCURRENCY:
+def _check_concurrency(request: RunRequest, adapter: EngineAdapter, state: EngineAdapter) -> None:
+    if request.concurrency == 1:
+        return
+    flag = f"--concurrency {request.concurrency}"
+    if not adapter.SUPPORTS_CONCURRENCY:
         raise UsageError(
-            f"--concurrency {request.concurrency}: {adapter.description} takes one writer at a time; "
+            f"{flag}: {adapter.description} takes one writer at a time; "
             "drop --concurrency (or use PostgreSQL or Snowflake)"
+        )
+    if not state.SUPPORTS_CONCURRENCY:  # status and leases kept beside the data (Spark's state store)
+        raise UsageError(
+            f"{flag}: {adapter.description} keeps status and leases in its state store "
+            f"{state.description}, which takes one writer at a time; name a PostgreSQL target as "
+            f"state_target in [targets.{adapter.target.name}], or drop --concurrency"
         )
 
 

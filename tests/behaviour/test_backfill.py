@@ -261,7 +261,7 @@ def test_stale_after_a_sql_change_and_only_stale_rebuilds(warehouse: Warehouse, 
 
 
 def test_concurrent_workers_give_the_same_result_as_one(warehouse: Warehouse, tmp_path: Path) -> None:
-    if warehouse.engine in ("duckdb", "spark"):  # Spark: one runner at a time (README, Guarantees)
+    if warehouse.engine in ("duckdb", "spark"):  # Spark: its default DuckDB state file takes one writer
         project = warehouse.project(tmp_path / "project", {"daily": AGGREGATE})
         with pytest.raises(UsageError, match="one writer at a time"):
             project.run(per_partition=True, concurrency=4)

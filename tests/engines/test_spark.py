@@ -19,7 +19,7 @@ from click.testing import CliRunner
 from sqlbackfill.cli.main import cli
 from sqlbackfill.config import Target
 from sqlbackfill.engines.spark import SparkAdapter
-from sqlbackfill.errors import ConfigError, SchemaMismatchError
+from sqlbackfill.errors import ConfigError, SchemaMismatchError, UsageError
 from tests.behaviour.servers import free_port, wait_for_port
 from tests.behaviour.warehouses import EVENTS, SparkWarehouse
 
@@ -182,6 +182,60 @@ def test_an_existing_table_not_partitioned_by_the_column_is_refused(
         project.run()
     assert ("sqlbackfill", "partitions") not in spark.catalog() or spark.statuses("daily") == {}
     assert spark.sql("SELECT COUNT(*) FROM daily") == [(0,)]
+
+
+def pg_state_project(spark: SparkWarehouse, root: Path, port: int, models: dict[str, str]) -> Any:
+    """A project whose Spark target keeps status, runs and leases in a PostgreSQL database of its own."""
+    import psycopg
+
+    database = f"spark_state_{spark.database}"
+    with psycopg.connect(f"host=127.0.0.1 port={port} user=postgres", autocommit=True) as con:
+        con.execute(f'CREATE DATABASE "{database}"')
+    project = spark.project(root, models)
+    text = (root / "sqlbackfill.toml").read_text()
+    pg = f'[targets.pg]\ntype = "postgres"\nurl = "postgresql+psycopg://postgres@127.0.0.1:{port}/{database}"\n'
+    text = text.replace("[targets.test]\n", '[targets.test]\nstate_target = "pg"\n', 1)
+    (root / "sqlbackfill.toml").write_text(text + "\n" + pg)
+    return project, f"host=127.0.0.1 port={port} user=postgres dbname={database}"
+
+
+@pytest.mark.engines
+def test_concurrency_runs_when_a_postgresql_state_store_holds_the_leases(
+    spark: SparkWarehouse, tmp_path: Path, postgres_port: int
+) -> None:
+    import psycopg
+
+    project, dsn = pg_state_project(spark, tmp_path / "project", postgres_port, {"daily": DAILY})
+    report = project.run(per_partition=True, concurrency=2)
+    assert (report.succeeded, report.failed) == (6, 0)
+    recompute = spark.sql(
+        "SELECT id FROM src WHERE d >= DATE '2026-03-05' AND d < DATE '2026-03-11' ORDER BY id"
+    )
+    assert spark.ids("daily") == [i for (i,) in recompute] and recompute
+    with psycopg.connect(dsn) as con:
+        statuses = con.execute(
+            "SELECT partition_key, status, row_count FROM sqlbackfill.partitions WHERE model = 'daily'"
+        ).fetchall()
+        leases_left = con.execute("SELECT COUNT(*) FROM sqlbackfill.leases").fetchone()
+    per_day = dict(spark.sql("SELECT CAST(d AS STRING), COUNT(*) FROM daily GROUP BY d"))
+    assert sorted(statuses) == [
+        (f"2026-03-{n:02d}", "materialized", per_day.get(f"2026-03-{n:02d}", 0)) for n in range(5, 11)
+    ]
+    assert leases_left == (0,)  # released at the end
+    assert not spark.state_path.exists()  # nothing went to the default DuckDB state file
+
+
+@pytest.mark.engines
+def test_concurrency_is_refused_with_the_default_duckdb_state_store(
+    spark: SparkWarehouse, tmp_path: Path
+) -> None:
+    project = spark.project(tmp_path / "project", {"daily": DAILY})
+    with pytest.raises(
+        UsageError,
+        match=r"--concurrency 2: spark .* state store duckdb .*name a PostgreSQL target as state_target",
+    ):
+        project.run(per_partition=True, concurrency=2)
+    assert "daily" not in {t for _, t in spark.catalog()}
 
 
 # -- fresh processes: the CLI, a persistent catalog, Spark Connect ---------------------------------------
