@@ -214,8 +214,8 @@ def _rejected(model: Model, adapter: EngineAdapter) -> Iterator[None]:
 
 
 def _check_targets_owned(adapter: EngineAdapter, state: WarehouseState, plans: Sequence[ModelPlan]) -> None:
-    """Refuse to write into an existing table that holds rows while no partition of its model is recorded:
-    sqlbackfill did not build it (a source table, say), and each step would delete its windows."""
+    """Refuse to write into an existing table that holds rows while no partition or run of its model is
+    recorded: sqlbackfill did not build it (a source table, say), and each step would delete its windows."""
     recorded = state.exists()
     for plan in plans:
         if not plan.steps:
@@ -235,6 +235,7 @@ def _check_targets_owned(adapter: EngineAdapter, state: WarehouseState, plans: S
             shown = adapter.render(target)
             raise UnownedTableError(
                 f"{model.display_path}: table {shown} already holds rows that sqlbackfill did not write "
-                f"(no partition of {model.name} is recorded); nothing was written: give the model another "
-                f"`name:`, or run with --adopt-existing to let it replace its partitions' rows in {shown}"
+                f"(no partition or run of {model.name} is recorded); nothing was written: give the model "
+                "another `name:`, or run with --adopt-existing to let it replace its partitions' rows in "
+                f"{shown}"
             )

@@ -14,8 +14,8 @@ from sqlglot import exp
 
 from sqlbackfill.engines import EngineAdapter, Statement
 from sqlbackfill.state import tables
+from sqlbackfill.state.contract import utc_now
 from sqlbackfill.state.rows import instant, integer, text
-from sqlbackfill.state.store import utc_now
 from sqlbackfill.state.tables import PARTITIONS, RUNS
 from sqlbackfill.vocabulary import PartitionStatus, RunOutcome
 

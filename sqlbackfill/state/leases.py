@@ -19,10 +19,10 @@ from sqlbackfill.engines import EngineAdapter, Statement
 from sqlbackfill.partitions import Run
 from sqlbackfill.partitions.ranges import intersect, normalize, subtract
 from sqlbackfill.state import tables
+from sqlbackfill.state.contract import utc_now
 from sqlbackfill.state.interrupted import close_dead_runs
 from sqlbackfill.state.owner import Owner, this_process
 from sqlbackfill.state.rows import instant, integer, text
-from sqlbackfill.state.store import utc_now
 
 LEASES = "leases"
 LEASE_COLUMNS: tuple[tuple[str, str], ...] = (

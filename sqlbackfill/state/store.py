@@ -6,16 +6,14 @@ describe, so the status table never claims what the data does not hold.
 
 from __future__ import annotations
 
-import datetime as dt
-from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from sqlglot import exp
 
 from sqlbackfill.engines import BoundQuery, EngineAdapter, Statement
 from sqlbackfill.state import tables
+from sqlbackfill.state.contract import RunRecord, StateStore, utc_now
 from sqlbackfill.state.status import PartitionRecord
 from sqlbackfill.state.tables import PARTITION_COLUMNS, PARTITIONS, RUN_COLUMNS, RUNS
 from sqlbackfill.vocabulary import PartitionStatus, RunOutcome
@@ -24,62 +22,6 @@ KEYS = "sqlbackfill_keys"  # the parameter(s) holding a set of partition keys
 COUNTED = "sqlbackfill_counted"  # the parameters holding partitions' row counts read from another engine
 COUNTED_COLUMNS = ("partition_key", "row_count")
 _TABLES = {PARTITIONS: PARTITION_COLUMNS, RUNS: RUN_COLUMNS}
-
-
-@dataclass(frozen=True)
-class RunRecord:
-    """One row of `sqlbackfill.runs`: a model's share of one `sqlbackfill run`."""
-
-    run_id: str
-    model: str
-    mode: str
-    range_start: str | None
-    range_end: str | None
-    partitions: int
-    fingerprint: str
-    started_at: dt.datetime
-
-
-def utc_now() -> dt.datetime:
-    """Now, as naive UTC (how the metadata tables store time)."""
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
-
-
-class StateStore(ABC):
-    """Where partition status and runs live."""
-
-    @abstractmethod
-    def ensure(self) -> None:
-        """Create the metadata schema and tables if missing (DDL: before any transaction)."""
-
-    @abstractmethod
-    def records(self, model: str) -> dict[str, PartitionRecord]:
-        """Every recorded partition of a model, by key."""
-
-    @abstractmethod
-    def materialize_statements(
-        self,
-        model: str,
-        keys: Sequence[str],
-        fingerprint: str,
-        *,
-        counts: BoundQuery | None = None,
-        rows: int | None = None,
-        run_id: str | None = None,
-    ) -> list[Statement]:
-        """Status writes marking partitions materialized, to run inside the data's transaction."""
-
-    @abstractmethod
-    def record_failed(self, model: str, keys: Sequence[str], error: str, run_id: str) -> None:
-        """Mark partitions failed with the engine's error, keeping their last rows and fingerprint."""
-
-    @abstractmethod
-    def start_run(self, run: RunRecord) -> None:
-        """Record a run as started."""
-
-    @abstractmethod
-    def finish_run(self, run_id: str, model: str, counts: dict[str, int], outcome: RunOutcome) -> None:
-        """Record how a run ended."""
 
 
 def _p(name: str) -> exp.Placeholder:
@@ -152,10 +94,17 @@ class WarehouseState(StateStore):
         return {row[0]: make(PartitionRecord, row) for row in rows}
 
     def has_records(self, model: str) -> bool:
-        """Whether any partition of the model is recorded (one row read, however many there are)."""
+        """Whether any partition or run of the model is recorded (a row read, however many there are). A
+        run counts: where status does not commit with the data (Spark), a run killed mid-step has written
+        rows while its partitions' status rows were dropped, and its table is still sqlbackfill's."""
+        return self._any_row(PARTITIONS, model) or (
+            self._inspect(RUNS, RUN_COLUMNS) and self._any_row(RUNS, model)
+        )
+
+    def _any_row(self, table: str, model: str) -> bool:
         select = (
             exp.select("1")
-            .from_(tables.table(PARTITIONS))
+            .from_(tables.table(table))
             .where(exp.EQ(this=_col("model"), expression=_p("model")))
             .limit(1)
         )

@@ -1144,7 +1144,7 @@ CASES += [
         "target-table-built-by-someone-else",
         ["run", "raw_sales"],
         "models/raw_sales.sql: table raw_sales already holds rows that sqlbackfill did not write",
-        "no partition of raw_sales is recorded",
+        "no partition or run of raw_sales is recorded",
         "--adopt-existing",
         setup=write(
             "models/raw_sales.sql",

@@ -20,6 +20,7 @@ from sqlbackfill.cli.main import cli
 from sqlbackfill.config import Target
 from sqlbackfill.engines.spark import SparkAdapter
 from sqlbackfill.errors import ConfigError, SchemaMismatchError, UsageError
+from sqlbackfill.planning import Filters
 from tests.behaviour.servers import free_port, wait_for_port
 from tests.behaviour.warehouses import EVENTS, SparkWarehouse
 
@@ -152,6 +153,24 @@ def test_an_emptied_window_ends_empty_and_is_recorded_with_zero_rows(
         e.id for e in EVENTS if "2026-03-05" <= e.d.isoformat() <= "2026-03-10" and e.d.isoformat() != day
     )
     assert spark.ids("daily") == others
+
+
+@pytest.mark.engines
+def test_a_first_run_killed_after_its_write_leaves_a_table_the_next_run_repairs(
+    spark: SparkWarehouse, tmp_path: Path
+) -> None:
+    """What a kill between a first run's overwrite and its status commit leaves: rows in a new table, the
+    run recorded, no partition recorded (their rows were dropped before the write). The table is still
+    sqlbackfill's: `--only-missing` rebuilds it, where a table it never wrote is refused."""
+    project = spark.project(tmp_path / "project", {"daily": DAILY})
+    assert project.run(single_run=True).exit_code == 0
+    spark.sql("DELETE FROM sqlbackfill.partitions")
+    assert spark.sql("SELECT COUNT(*) FROM sqlbackfill.runs") == [(1,)] and spark.ids("daily")
+    report = project.run(filters=Filters(only_missing=True))
+    assert (report.exit_code, report.succeeded) == (0, 6)
+    recompute = spark.sql("SELECT id FROM src WHERE d BETWEEN DATE '2026-03-05' AND DATE '2026-03-10'")
+    assert spark.ids("daily") == sorted(i for (i,) in recompute)
+    assert {status for status, _, _ in spark.statuses("daily").values()} == {"materialized"}
 
 
 @pytest.mark.engines

@@ -273,7 +273,9 @@ def check(warehouse: Warehouse, case: Case, *, complete: bool = False) -> Seen:
         return _check(sql, case, complete)
 
 
-def _check(sql: Query, case: Case, complete: bool) -> Seen:
+def _check(sql: Query, case: Case, complete: bool, *, transactional: bool = True) -> Seen:
+    """`transactional` False (Spark): a partition whose status was dropped may hold rows its killed rewrite
+    wrote (it reads `missing` and is rebuilt); only what is marked materialized must be exact."""
     expected_rows = recompute(case)
     expected = {
         d.isoformat(): int(n) for d, n in sql(f"SELECT d, count(*) FROM ({expected_rows}) e GROUP BY d")
@@ -319,7 +321,9 @@ def _check(sql: Query, case: Case, complete: bool) -> Seen:
         assert key not in differing, f"{key} is marked materialized but differs from the recompute"
         assert actual.get(key, 0) == expected.get(key, 0) == row_count, (key, actual.get(key), row_count)
     unmarked = set(actual) - materialized
-    assert not unmarked, f"rows in partitions not marked materialized: {sorted(unmarked)}"
+    assert not unmarked or not transactional, (
+        f"rows in partitions not marked materialized: {sorted(unmarked)}"
+    )
     if complete:
         assert materialized == set(case.keys())
         assert differing == {} and actual == expected
