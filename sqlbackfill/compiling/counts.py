@@ -53,6 +53,16 @@ def counts_query(
     return _left_counts(windows, rows.subquery("t"), on, exp.Count(this=value.copy()))
 
 
+def keyed_counts_query(adapter: EngineAdapter, table: exp.Table, column: exp.Identifier) -> exp.Select:
+    """`SELECT partition_key, row_count` over windows bound as keys only, for a table whose text `column`
+    holds each row's partition key (Spark's derived partition column): an equality join."""
+    windows = adapter.rows_relation(WINDOWS, window_columns(True), "w")
+    rows = exp.select(column.copy()).from_(table.copy()).subquery("t")
+    value = exp.column(column.copy(), table="t")
+    on = exp.EQ(this=value, expression=exp.column("partition_key", table="w"))
+    return _left_counts(windows, rows, on, exp.Count(this=value.copy()))
+
+
 def _left_counts(windows: exp.Expr, joined: exp.Expr, on: exp.Expr, count: exp.Expr) -> exp.Select:
     return (
         exp.select(exp.column("partition_key", table="w"), exp.alias_(count, "row_count"))

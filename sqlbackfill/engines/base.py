@@ -131,6 +131,11 @@ class EngineAdapter(ABC):
         return None
 
     @property
+    def reports_dml_row_counts(self) -> bool:
+        """Whether `execute` returns the rows a write wrote (the class's flag; a kind of session may not)."""
+        return self.REPORTS_DML_ROW_COUNTS
+
+    @property
     def exists(self) -> bool:
         """Whether the warehouse is there before connecting (False only for a missing embedded file)."""
         return True

@@ -46,7 +46,9 @@ class SparkAdapter(EngineAdapter):
     TYPE = "spark"
     DIALECT = "spark"
     OVERWRITE_STRATEGY = OverwriteStrategy.INSERT_OVERWRITE
-    REPORTS_DML_ROW_COUNTS = False  # an INSERT OVERWRITE returns no count: counted from the target
+    # A classic session reads an INSERT OVERWRITE's rows from its write metrics (`numOutputRows`); Spark
+    # Connect returns none, so its steps count from the target.
+    REPORTS_DML_ROW_COUNTS = True
     # Threads share the process's session; the state store's leases must take several writers too.
     SUPPORTS_CONCURRENCY = True
     SUPPORTS_DELETE = False
@@ -200,9 +202,25 @@ class SparkAdapter(EngineAdapter):
         return self._spark
 
     # -- statements ---------------------------------------------------------------------------
+    @property
+    def reports_dml_row_counts(self) -> bool:
+        return self.remote is None
+
     def execute(self, sql: str, params: Params | None = None) -> int:
-        self._sql(sql, params).collect()
-        return -1
+        frame = self._sql(sql, params)
+        frame.collect()
+        return self._rows_written(frame) if self.remote is None else -1
+
+    @staticmethod
+    def _rows_written(frame: Any) -> int:
+        """The rows a write command wrote, from its `numOutputRows` metric (-1 for other statements)."""
+        try:
+            command = _write_command(frame._jdf.queryExecution().executedPlan())
+            return -1 if command is None else int(command.metrics().apply("numOutputRows").value())
+        except Exception as error:  # the write ran; without its count the step must not be recorded
+            raise StatementError(
+                f"Spark did not report the rows this write wrote (numOutputRows): {one_line(error)}"
+            ) from error
 
     def fetchall(self, sql: str, params: Params | None = None) -> list[tuple[Any, ...]]:
         return [tuple(row) for row in self._sql(sql, params).collect()]
@@ -283,6 +301,30 @@ class SparkAdapter(EngineAdapter):
     def driver_sql(self, expression: exp.Expr) -> str:
         """Spark binds `:name` markers itself (`spark.sql(sql, args=…)`): the rendered SQL."""
         return self.render(expression)
+
+
+def _write_command(node: Any, depth: int = 0) -> Any:
+    """The `DataWritingCommandExec` in an executed plan (under adaptive execution it sits inside the final
+    query stage), or None for a statement that writes no files."""
+    name = node.getClass().getSimpleName()
+    if name == "DataWritingCommandExec":
+        return node
+    if name == "CommandResultExec":
+        children = [node.commandPhysicalPlan()]
+    elif name == "AdaptiveSparkPlanExec":
+        children = [node.executedPlan()]
+    elif name.endswith("QueryStageExec"):
+        children = [node.plan()]
+    else:
+        seq = node.children()
+        children = [seq.apply(i) for i in range(seq.size())]
+    for child in (
+        children if depth < 8 else []
+    ):  # the command is near the root; a query's plan is not searched deep
+        found = _write_command(child, depth + 1)
+        if found is not None:
+            return found
+    return None
 
 
 def spark_type(name: str) -> exp.DataType:

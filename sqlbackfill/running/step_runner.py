@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -124,31 +125,45 @@ class StepRunner:
 
     def execute(self, step: Step) -> int | None:
         """Run the step's script: each transactional block in one transaction; `before_commit` hooks run
-        inside the block that records status (before the record phase, where it has no transaction).
+        inside the block that records status (before the record phase, where it has no transaction);
+        `always` blocks run after the others, failed or not, and their errors never fail the step.
         Returns the rows the write reported (None when unknown)."""
         yielded: dict[str, Any] = {}
-        for inside, phases in step.script.blocks():
-            records = any(p.phase is Phase.RECORD for p in phases)
-            adapter = self.state.adapter if phases[0].on_state else self.adapter
-            if inside:
-                with adapter.transaction():
-                    self._run(adapter, phases, yielded)
-                    if records:
-                        self._before_commit(step)
-            else:
-                if records:
-                    self._before_commit(step)
-                self._run(adapter, phases, yielded)
+        blocks = list(step.script.blocks())
+        try:
+            for inside, phases in blocks:
+                if not phases[0].always:
+                    self._block(step, inside, phases, yielded)
+        finally:
+            for inside, phases in blocks:
+                if phases[0].always:
+                    with suppress(StatementError):  # cleanup: what the step did stands either way
+                        self._block(step, inside, phases, yielded)
         rows = yielded.get(ROW_COUNT)
         return rows if isinstance(rows, int) else None
+
+    def _block(
+        self, step: Step, inside: bool, phases: Sequence[PhaseScript], yielded: dict[str, Any]
+    ) -> None:
+        records = any(p.phase is Phase.RECORD for p in phases)
+        adapter = self.state.adapter if phases[0].on_state else self.adapter
+        if inside:
+            with adapter.transaction():
+                self._run(adapter, phases, yielded)
+                if records:
+                    self._before_commit(step)
+        else:
+            if records:
+                self._before_commit(step)
+            self._run(adapter, phases, yielded)
 
     @staticmethod
     def _run(adapter: EngineAdapter, phases: Sequence[PhaseScript], yielded: dict[str, Any]) -> None:
         for phase in phases:
             for entry in phase.statements:
-                statement = entry.statement
-                if statement.names & yielded.keys():
-                    statement = statement.bind({**statement.params, **yielded})
+                statement = entry.narrowed(yielded)
+                if statement is None:
+                    continue
                 if entry.collects is not None:
                     yielded |= entry.collects(adapter.fetchall(statement.sql, statement.params or None))
                     continue

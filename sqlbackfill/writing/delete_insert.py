@@ -26,7 +26,7 @@ class DeleteInsert(WriteStrategy):
         keys = model.partitioning.keys(lo, hi)
         # The INSERT's row count is the step's rows; one partition records it as its own, a range counts
         # each partition in one statement.
-        reports = self.adapter.REPORTS_DML_ROW_COUNTS
+        reports = self.adapter.reports_dml_row_counts
         single = len(keys) == 1 and reports
         insert = ScriptStatement(compiled.insert(lo, hi), yields=ROW_COUNT if reports else None)
         if single:

@@ -7,11 +7,13 @@ partition's key, so each sqlbackfill partition is one or more whole table partit
 Each statement commits on its own, so the step is ordered for status never to claim what is not there:
 
 1. UNMARK (state store): the step's partitions' status rows are dropped: they read `missing`.
-2. WRITE (target): every table partition of the windows is dropped (a dynamic overwrite replaces only the
-   partitions its SELECT returns rows for: a window whose new result is empty would keep its old rows),
-   then one dynamic `INSERT OVERWRITE` writes the windows.
-3. COUNT (target): the rows now in each window, counted from the target.
-4. RECORD + MARK_STALE (state store, one transaction): `materialized` with those counts; readers stale.
+2. One window that is one table partition (a day, an hour, a value; what per-partition runs write): one
+   dynamic `INSERT OVERWRITE` (WRITE), its rows read from the write's metrics (a classic session) or
+   counted from the target (COUNT, Spark Connect), and the partition dropped when there are none (CLEAR):
+   a dynamic overwrite replaces only the partitions its SELECT returns rows for, so an emptied window
+   would keep its old rows. Anything larger is overwritten from a stage (`staged_overwrite`), which drops
+   the partitions its rows leave empty.
+3. RECORD + MARK_STALE (state store, one transaction): `materialized` with those counts; readers stale.
 
 A crash anywhere leaves the step's partitions `missing` (or as they were, before 1): a re-run or
 `--only-missing` repairs them.
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import Any
 
 from sqlglot import exp
 
@@ -28,15 +31,16 @@ from sqlbackfill.compiling import CompiledModel
 from sqlbackfill.compiling.counts import WINDOWS, window_columns
 from sqlbackfill.engines import Column, OverwriteStrategy, Statement, TemporalKind
 from sqlbackfill.engines.base import DERIVED_PARTITION_COLUMN
-from sqlbackfill.errors import SchemaMismatchError
+from sqlbackfill.errors import SchemaMismatchError, StatementError
 from sqlbackfill.model import Edge
 from sqlbackfill.partitions import Run, TimePartitioning
 from sqlbackfill.writing.delete_insert import ROW_COUNT
+from sqlbackfill.writing.overwrite_sql import drop_partitions, dynamic_mode, overwrite
 from sqlbackfill.writing.script import Phase, PhaseScript, ScriptStatement, StepScript, phase
+from sqlbackfill.writing.staged_overwrite import StagedOverwrite
 from sqlbackfill.writing.strategy import WriteStrategy
 
 DERIVED = DERIVED_PARTITION_COLUMN  # the table partition column of a model partitioned by a timestamp
-OVERWRITE_MODE = "spark.sql.sources.partitionOverwriteMode"
 MODEL = "m"
 
 
@@ -115,84 +119,107 @@ class InsertOverwrite(WriteStrategy):
     ) -> StepScript:
         model = compiled.model
         keys = tuple(model.partitioning.keys(lo, hi))
-        counts = compiled.row_counts(lo, hi)
-        state = self.state
-
-        def collected(rows: list[tuple[object, ...]]) -> dict[str, object]:
-            counted = [(key, int(count or 0)) for key, count in rows]  # type: ignore[call-overload]
-            return state.counted_params(counted) | {ROW_COUNT: sum(count for _, count in counted)}
-
-        count = ScriptStatement(Statement.build(self.adapter, counts.tree, counts.params), collects=collected)
-        record = state.materialize_counted_statements(model.name, keys, model.fingerprint, run_id=run_id)
+        values = self.partition_values(compiled, lo, hi)
+        column = self.adapter.identifier(self.table_columns(compiled)[-1].name)
+        rows = self._rows(compiled, lo, hi)
+        if len(keys) == 1 and len(values) == 1:
+            body = self._one_partition(compiled, lo, hi, column, values, rows, run_id)
+        else:
+            staged = StagedOverwrite(self.adapter, compiled, (lo, hi), column, values)
+            stage, write, cleanup = staged.phases(
+                rows,
+                [self.adapter.identifier(c.name) for c in self.table_columns(compiled)],
+                self._counted,
+                derived=derives_partition(compiled),
+                by_time=isinstance(model.partitioning, TimePartitioning),
+            )
+            record = self.state.materialize_counted_statements(
+                model.name, keys, model.fingerprint, run_id=run_id
+            )
+            body = [stage, write, phase(Phase.RECORD, record, in_transaction=True, on_state=True), cleanup]
+        *before, last = body
+        if last.phase is not Phase.FINALIZE:
+            before, last = body, phase(Phase.FINALIZE, [], in_transaction=False)
+        unmark = [self.state.forget_statement(model.name, keys)]
+        stale = self.stale_statements(lo, hi, readers)
         return StepScript(
             model.name,
             lo,
             hi,
             keys,
             (
-                phase(
-                    Phase.UNMARK,
-                    [state.forget_statement(model.name, keys)],
-                    in_transaction=True,
-                    on_state=True,
-                ),
-                phase(Phase.WRITE, self._write(compiled, lo, hi), in_transaction=False),
-                phase(Phase.COUNT, [count], in_transaction=False),
-                phase(Phase.RECORD, record, in_transaction=True, on_state=True),
-                phase(
-                    Phase.MARK_STALE,
-                    self.stale_statements(lo, hi, readers),
-                    in_transaction=True,
-                    on_state=True,
-                ),
-                phase(Phase.FINALIZE, [], in_transaction=False),
+                phase(Phase.UNMARK, unmark, in_transaction=True, on_state=True),
+                *before,
+                phase(Phase.MARK_STALE, stale, in_transaction=True, on_state=True),
+                last,
             ),
         )
 
-    def _write(self, compiled: CompiledModel, lo: int, hi: int) -> list[Statement]:
-        mode = exp.Set(
-            expressions=[
-                exp.SetItem(
-                    this=exp.EQ(this=exp.to_identifier(OVERWRITE_MODE), expression=exp.Var(this="dynamic"))
-                )
-            ]
+    def _one_partition(
+        self,
+        compiled: CompiledModel,
+        lo: int,
+        hi: int,
+        column: exp.Identifier,
+        values: list[str],
+        rows: Statement,
+        run_id: str | None,
+    ) -> list[PhaseScript]:
+        """One window that is one table partition: overwrite it, read the rows written from the write's
+        metrics (or count them from the target), and drop the partition when the write wrote none."""
+        model = compiled.model
+        keys = model.partitioning.keys(lo, hi)
+        reports = self.adapter.reports_dml_row_counts
+        insert = Statement.build(
+            self.adapter, overwrite(compiled.target, column, rows.tree.copy()), rows.params
         )
-        statements = [Statement.build(self.adapter, mode)]
-        drop = self._drop_partitions(compiled, lo, hi)
-        if drop is not None:
-            statements.append(Statement.build(self.adapter, drop))
-        statements.append(self._overwrite(compiled, lo, hi))
-        return statements
-
-    def _drop_partitions(self, compiled: CompiledModel, lo: int, hi: int) -> exp.Alter | None:
-        """`ALTER TABLE … DROP IF EXISTS PARTITION (…), …` for every table partition the windows cover."""
-        column = DERIVED if derives_partition(compiled) else compiled.partition.name
-        specs = [
-            exp.Partition(
-                expressions=[exp.EQ(this=exp.column(self.adapter.identifier(column)), expression=value)]
+        phases = [
+            phase(
+                Phase.WRITE,
+                [
+                    Statement.build(self.adapter, dynamic_mode()),
+                    ScriptStatement(insert, yields=ROW_COUNT if reports else None),
+                ],
+                in_transaction=False,
             )
-            for value in self._partition_values(compiled, lo, hi)
         ]
-        if not specs:
-            return None
-        return exp.Alter(
-            this=compiled.target.copy(),
-            kind="TABLE",
-            actions=[exp.DropPartition(expressions=specs, exists=True)],
+        if reports:
+            record = self.state.materialize_statements(model.name, keys, model.fingerprint, run_id=run_id)
+        else:
+            counts = compiled.row_counts(lo, hi)
+            count = Statement.build(self.adapter, counts.tree, counts.params)
+            phases.append(
+                phase(Phase.COUNT, [ScriptStatement(count, collects=self._counted)], in_transaction=False)
+            )
+            record = self.state.materialize_counted_statements(
+                model.name, keys, model.fingerprint, run_id=run_id
+            )
+        clear = ScriptStatement(
+            Statement.build(self.adapter, drop_partitions(compiled.target, column, values)),
+            narrow=_when_empty,
+            note="only when the write wrote no rows (a dynamic overwrite keeps the old rows of a "
+            "partition it writes none to)",
         )
+        phases.append(phase(Phase.CLEAR, [clear], in_transaction=False))
+        phases.append(phase(Phase.RECORD, record, in_transaction=True, on_state=True))
+        return phases
 
-    def _partition_values(self, compiled: CompiledModel, lo: int, hi: int) -> list[exp.Expr]:
+    def _counted(self, rows: list[tuple[Any, Any]]) -> dict[str, Any]:
+        counted = [(key, int(count or 0)) for key, count in rows]
+        return self.state.counted_params(counted) | {ROW_COUNT: sum(count for _, count in counted)}
+
+    def partition_values(self, compiled: CompiledModel, lo: int, hi: int) -> list[str]:
+        """The table partitions the windows cover: their keys, or for a DATE column every day of them (a
+        month partition is ~30 table partitions)."""
         partitioning = compiled.model.partitioning
         if not isinstance(partitioning, TimePartitioning) or derives_partition(compiled):
-            return [exp.Literal.string(key) for key in partitioning.keys(lo, hi)]
-        # A DATE column: every day of the windows (a month partition is ~30 table partitions).
+            return partitioning.keys(lo, hi)
         edges = compiled.bounds.edges(lo, hi)
         first, last = dt.date.fromisoformat(edges[0]), dt.date.fromisoformat(edges[-1])
-        days = (first + dt.timedelta(days=n) for n in range((last - first).days))
-        return [exp.Literal.string(day.isoformat()) for day in days]  # a spec takes no casts: Spark types it
+        return [(first + dt.timedelta(days=n)).isoformat() for n in range((last - first).days)]
 
-    def _overwrite(self, compiled: CompiledModel, lo: int, hi: int) -> Statement:
-        """`INSERT OVERWRITE TABLE t PARTITION (p) SELECT …` of the windows, columns in table order."""
+    def _rows(self, compiled: CompiledModel, lo: int, hi: int) -> Statement:
+        """The windows' rows in table order (with their key, for a derived partition column)."""
         insert = compiled.insert(lo, hi)
         select = insert.tree.expression.copy()
         names = [self.adapter.identifier(c.name) for c in self.table_columns(compiled)]
@@ -204,11 +231,7 @@ class InsertOverwrite(WriteStrategy):
             select = exp.select(*[exp.column(n.copy(), table=MODEL) for n in names]).from_(
                 select.subquery(MODEL)
             )
-        table = compiled.target.copy()
-        table.set("partition", exp.Partition(expressions=[exp.column(names[-1].copy())]))
-        return Statement.build(
-            self.adapter, exp.Insert(this=table, expression=select, overwrite=True), params
-        )
+        return Statement.build(self.adapter, select, params)
 
     def _with_keys(
         self, compiled: CompiledModel, select: exp.Query, lo: int, hi: int
@@ -234,3 +257,12 @@ class InsertOverwrite(WriteStrategy):
             .join(windows, on=on, join_type="inner")
         )
         return joined, self.adapter.rows_params(WINDOWS, window_columns(False), rows)
+
+
+def _when_empty(statement: Statement, known: dict[str, Any]) -> Statement | None:
+    rows = known.get(ROW_COUNT)
+    if rows is None:  # never guess: a drop after a write that wrote rows would lose them
+        raise StatementError(
+            "the rows this write wrote are unknown: its partition was not checked for emptiness"
+        )
+    return statement if rows == 0 else None

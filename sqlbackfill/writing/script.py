@@ -14,15 +14,17 @@ from sqlbackfill.engines import EngineAdapter, Statement
 
 
 class Phase(StrEnum):
-    """The phases of a step, in the order they run."""
+    """The phases of a step (a script lists the ones it has in the order it runs them)."""
 
     PREPARE = "prepare"  # DDL before the data's transaction (a model's target table, once per model)
     UNMARK = "unmark"  # forget the step's partitions' status before writing (engines without transactions)
+    STAGE = "stage"  # the windows' new rows held in the session and counted before they replace the target
     WRITE = "write"  # replace the step's windows in the target
     COUNT = "count"  # count the rows written, per partition, from the target (engines without transactions)
+    CLEAR = "clear"  # drop what an overwrite that wrote no rows left in place (Spark's dynamic overwrite)
     RECORD = "record"  # mark the step's partitions materialized, with their row counts
     MARK_STALE = "mark_stale"  # mark the readers' partitions that read the step's partitions stale
-    FINALIZE = "finalize"  # after the commit (nothing yet for delete+insert)
+    FINALIZE = "finalize"  # after the commit (nothing yet for delete+insert; Spark drops its stage)
 
 
 @dataclass(frozen=True)
@@ -35,17 +37,35 @@ class ScriptStatement:
     # A query whose rows become parameters of the statements after it (row counts read from the target,
     # bound into the state store's insert on another connection).
     collects: Callable[[list[tuple[Any, ...]]], dict[str, Any]] | None = None
+    # What the statement becomes once the values before it are known (None: it does not run), with `note`
+    # saying so where compile prints the statement as written (e.g. only the emptied partitions dropped).
+    narrow: Callable[[Statement, dict[str, Any]], Statement | None] | None = None
+    note: str | None = None
+
+    def narrowed(self, yielded: dict[str, Any]) -> Statement | None:
+        """The statement to run, given the values yielded and collected before it (None: skipped)."""
+        statement = self.statement
+        if statement.names & yielded.keys():
+            statement = statement.bind({**statement.params, **yielded})
+        return statement if self.narrow is None else self.narrow(statement, yielded)
 
 
 @dataclass(frozen=True)
 class PhaseScript:
     """One phase: its statements, whether they run inside a transaction, and on which connection: the
-    target's, or the state store's where it lives elsewhere (`on_state`, Spark)."""
+    target's, or the state store's where it lives elsewhere (`on_state`, Spark). An `always` phase also
+    runs when the step failed before it (cleanup, as `finally`), and its own errors do not fail the step."""
 
     phase: Phase
     statements: tuple[ScriptStatement, ...]
     in_transaction: bool
     on_state: bool = False
+    always: bool = False
+
+    @property
+    def block_key(self) -> tuple[bool, bool, bool]:
+        """What phases must share to run as one block."""
+        return self.in_transaction, self.on_state, self.always
 
 
 @dataclass(frozen=True)
@@ -71,10 +91,7 @@ class StepScript:
         for phase in self.phases:
             if not phase.statements:
                 continue
-            if group and (phase.in_transaction, phase.on_state) != (
-                group[0].in_transaction,
-                group[0].on_state,
-            ):
+            if group and phase.block_key != group[0].block_key:
                 yield group[0].in_transaction, group
                 group = []
             group.append(phase)
@@ -88,10 +105,11 @@ def phase(
     *,
     in_transaction: bool,
     on_state: bool = False,
+    always: bool = False,
 ) -> PhaseScript:
     """A phase from statements (plain statements yield nothing)."""
     wrapped = tuple(s if isinstance(s, ScriptStatement) else ScriptStatement(s) for s in statements)
-    return PhaseScript(phase, wrapped, in_transaction, on_state)
+    return PhaseScript(phase, wrapped, in_transaction, on_state, always)
 
 
 def render_step(script: StepScript, adapter: EngineAdapter, state: EngineAdapter | None = None) -> list[str]:
@@ -107,8 +125,12 @@ def render_step(script: StepScript, adapter: EngineAdapter, state: EngineAdapter
         if inside:
             lines.append("BEGIN;")
         elif not phases[0].on_state:
-            lines.append(f"-- {names}, outside the transaction")
-        lines.extend(f"{s.statement.display(where)};" for p in phases for s in p.statements)
+            also = ", also after a failure" if phases[0].always else ""
+            lines.append(f"-- {names}, outside the transaction{also}")
+        for entry in (s for p in phases for s in p.statements):
+            if entry.note:
+                lines.append(f"-- {entry.note}:")
+            lines.append(f"{entry.statement.display(where)};")
         if inside:
             lines.append("COMMIT;")
     return lines

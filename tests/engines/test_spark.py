@@ -113,26 +113,63 @@ def test_compile_prints_the_exact_statements_of_a_step(spark: SparkWarehouse, tm
         "DELETE FROM sqlbackfill.partitions WHERE model = 'daily' AND partition_key IN (SELECT partition_key "
         "FROM (SELECT UNNEST(CAST(['2026-03-06'] AS TEXT[])) AS partition_key) AS k);",
         "COMMIT;",
-        "-- write, count, outside the transaction",
+        "-- write, clear, outside the transaction",
         "SET `spark.sql.sources.partitionOverwriteMode` = dynamic;",
-        "ALTER TABLE daily DROP IF EXISTS PARTITION(d = '2026-03-06');",
         "INSERT OVERWRITE TABLE daily PARTITION(d) SELECT m.id, m.v, m.d FROM (SELECT _sqlbackfill_model.id, "
         "_sqlbackfill_model.d, _sqlbackfill_model.v FROM (SELECT id, d, v FROM src WHERE d >= CAST('2026-03-06' "
         "AS DATE) AND d < CAST('2026-03-07' AS DATE)) AS _sqlbackfill_model WHERE _sqlbackfill_model.d >= "
         "CAST('2026-03-06' AS DATE) AND _sqlbackfill_model.d < CAST('2026-03-07' AS DATE)) AS m;",
-        "SELECT w.partition_key, COUNT(t.d) AS row_count FROM (SELECT partition_key, lo, hi FROM "
-        "INLINE(ARRAYS_ZIP(ARRAY('2026-03-06'), ARRAY('2026-03-06'), ARRAY('2026-03-07'))) AS z(partition_key, "
-        "lo, hi)) AS w LEFT JOIN (SELECT d FROM daily WHERE d >= CAST('2026-03-06' AS DATE) AND d < "
-        "CAST('2026-03-07' AS DATE)) AS t ON t.d = CAST(w.lo AS DATE) GROUP BY w.partition_key;",
+        "-- only when the write wrote no rows (a dynamic overwrite keeps the old rows of a partition it writes "
+        "none to):",
+        "ALTER TABLE daily DROP IF EXISTS PARTITION(d = '2026-03-06');",
         f"-- record, on the state store duckdb {state}",
         "BEGIN;",
-        "DELETE FROM sqlbackfill.partitions WHERE model = 'daily' AND partition_key IN (SELECT partition_key "
-        "FROM (SELECT UNNEST(CAST(['2026-03-06'] AS TEXT[])) AS partition_key) AS k);",
-        lines[-2],  # the status insert: its values (run id, time, counts) only a run knows
+        "DELETE FROM sqlbackfill.partitions WHERE model = 'daily' AND partition_key = '2026-03-06';",
+        lines[-2],  # the status insert: its values (run id, time, the write's row count) only a run knows
         "COMMIT;",
     ]
     assert lines[-2].startswith("INSERT INTO sqlbackfill.partitions (model, partition_key, status, row_count")
-    assert "$sqlbackfill_counted_partition_key" in lines[-2] and "$run_id" in lines[-2]
+    assert "$row_count" in lines[-2] and "$run_id" in lines[-2]
+    staged = CliRunner().invoke(
+        cli,
+        [
+            "compile",
+            "daily",
+            "--project",
+            str(project.root),
+            "--start",
+            "2026-03-06",
+            "--end",
+            "2026-03-07",
+            "--single-run",
+        ],
+    )
+    assert staged.exit_code == 0, staged.output
+    out = staged.output.splitlines()
+    stage = "sqlbackfill_stage_daily_739681_739683"  # one temporary view per step (model, ordinals)
+    body = out[out.index("-- stage, write, outside the transaction") :]
+    assert body[:9] == [
+        "-- stage, write, outside the transaction",
+        f"CACHE TABLE {stage} AS SELECT m.id, m.v, m.d FROM (SELECT _sqlbackfill_model.id, _sqlbackfill_model.d, "
+        "_sqlbackfill_model.v FROM (SELECT id, d, v FROM src WHERE d >= CAST('2026-03-06' AS DATE) AND d < "
+        "CAST('2026-03-08' AS DATE)) AS _sqlbackfill_model WHERE _sqlbackfill_model.d >= CAST('2026-03-06' AS "
+        "DATE) AND _sqlbackfill_model.d < CAST('2026-03-08' AS DATE)) AS m;",
+        "SELECT w.partition_key, COUNT(t.d) AS row_count FROM (SELECT partition_key, lo, hi FROM "
+        "INLINE(ARRAYS_ZIP(ARRAY('2026-03-06', '2026-03-07'), ARRAY('2026-03-06', '2026-03-07'), "
+        "ARRAY('2026-03-07', '2026-03-08'))) AS z(partition_key, lo, hi)) AS w LEFT JOIN (SELECT d FROM "
+        f"{stage} WHERE d >= CAST('2026-03-06' AS DATE) AND d < CAST('2026-03-08' AS DATE)) AS t ON t.d = "
+        "CAST(w.lo AS DATE) GROUP BY w.partition_key;",
+        "-- only when the staged rows leave a partition of the windows empty:",
+        "SHOW PARTITIONS daily;",
+        "SET `spark.sql.sources.partitionOverwriteMode` = dynamic;",
+        "-- only the partitions that exist and that the staged rows leave empty:",
+        "ALTER TABLE daily DROP IF EXISTS PARTITION(d = '2026-03-06'), PARTITION(d = '2026-03-07');",
+        f"INSERT OVERWRITE TABLE daily PARTITION(d) SELECT id, v, d FROM {stage};",
+    ]
+    assert out[-2:] == [
+        "-- finalize, outside the transaction, also after a failure",
+        f"DROP VIEW IF EXISTS {stage};",
+    ]
 
 
 @pytest.mark.engines

@@ -16,7 +16,7 @@ from sqlbackfill.engines import EngineAdapter, Statement, adapter_for, registry
 from sqlbackfill.planning import mode_from_flags
 from sqlbackfill.running import Session
 from sqlbackfill.running.compile import compile_scripts, compile_steps
-from sqlbackfill.writing import Phase, StepScript, render_step
+from sqlbackfill.writing import Phase, ScriptStatement, StepScript, render_step
 from sqlbackfill.writing.script import phase
 from tests.behaviour.warehouses import NOW, Warehouse, engine_params, fresh_warehouse
 
@@ -173,3 +173,44 @@ def test_blocks_group_phases_by_transaction_and_compile_marks_what_runs_outside(
     lines = render_step(script, adapter)
     assert lines[0] == "-- write, outside the transaction"
     assert lines[2:] == ["BEGIN;", "DELETE FROM s WHERE k = 1;", "UPDATE s SET x = 2;", "COMMIT;"]
+
+
+def test_a_narrowed_statement_runs_as_the_values_before_it_decide_and_compile_says_so(tmp_path: Path) -> None:
+    adapter = adapter_for(Target("t", "duckdb", {"path": str(tmp_path / "w.duckdb")}, tmp_path))
+    full = _statement(adapter, "DELETE FROM t WHERE k IN (1, 2)")
+    only = _statement(adapter, "DELETE FROM t WHERE k IN (2)")
+
+    def narrow(statement: Statement, known: dict[str, Any]) -> Statement | None:
+        return None if not known["emptied"] else only if known["emptied"] == [2] else statement
+
+    entry = ScriptStatement(full, narrow=narrow, note="only the emptied keys")
+    assert entry.narrowed({"emptied": []}) is None
+    assert entry.narrowed({"emptied": [2]}) is only
+    assert entry.narrowed({"emptied": [1, 2]}) is full
+    script = StepScript(
+        "m",
+        0,
+        1,
+        ("k",),
+        (
+            phase(Phase.WRITE, [entry], in_transaction=False),
+            phase(
+                Phase.FINALIZE,
+                [_statement(adapter, "DROP VIEW IF EXISTS s")],
+                in_transaction=False,
+                always=True,
+            ),
+        ),
+    )
+    # An `always` phase is a block of its own (it runs after a failure too), and compile says so.
+    assert [(inside, [p.phase for p in phases]) for inside, phases in script.blocks()] == [
+        (False, [Phase.WRITE]),
+        (False, [Phase.FINALIZE]),
+    ]
+    assert render_step(script, adapter) == [
+        "-- write, outside the transaction",
+        "-- only the emptied keys:",
+        "DELETE FROM t WHERE k IN (1, 2);",
+        "-- finalize, outside the transaction, also after a failure",
+        "DROP VIEW IF EXISTS s;",
+    ]
