@@ -124,6 +124,7 @@ class InsertOverwrite(WriteStrategy):
         rows = self._rows(compiled, lo, hi)
         if len(keys) == 1 and len(values) == 1:
             body = self._one_partition(compiled, lo, hi, column, values, rows, run_id)
+            cleanup = phase(Phase.FINALIZE, [], in_transaction=False)
         else:
             staged = StagedOverwrite(self.adapter, compiled, (lo, hi), column, values)
             stage, write, cleanup = staged.phases(
@@ -136,10 +137,7 @@ class InsertOverwrite(WriteStrategy):
             record = self.state.materialize_counted_statements(
                 model.name, keys, model.fingerprint, run_id=run_id
             )
-            body = [stage, write, phase(Phase.RECORD, record, in_transaction=True, on_state=True), cleanup]
-        *before, last = body
-        if last.phase is not Phase.FINALIZE:
-            before, last = body, phase(Phase.FINALIZE, [], in_transaction=False)
+            body = [stage, write, phase(Phase.RECORD, record, in_transaction=True, on_state=True)]
         unmark = [self.state.forget_statement(model.name, keys)]
         stale = self.stale_statements(lo, hi, readers)
         return StepScript(
@@ -149,9 +147,9 @@ class InsertOverwrite(WriteStrategy):
             keys,
             (
                 phase(Phase.UNMARK, unmark, in_transaction=True, on_state=True),
-                *before,
+                *body,
                 phase(Phase.MARK_STALE, stale, in_transaction=True, on_state=True),
-                last,
+                cleanup,
             ),
         )
 

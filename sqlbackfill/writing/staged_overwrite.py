@@ -9,7 +9,7 @@ lookup each (0.13 s a day on a local session); instead the windows' rows are sta
    collected, and, only when some table partition of the windows gets no rows, the target's existing ones
    (`SHOW PARTITIONS`).
 2. WRITE: the partitions that exist and that the staged rows leave empty dropped (usually none), then one
-   dynamic `INSERT OVERWRITE … SELECT … FROM stage`.
+   dynamic `INSERT OVERWRITE … SELECT /*+ REBALANCE(p) */ … FROM stage` (a file per table partition).
 3. FINALIZE (also after a failure): `DROP VIEW IF EXISTS stage` releases it.
 """
 
@@ -102,6 +102,11 @@ class StagedOverwrite:
                 )
             )
         select = exp.select(*[exp.column(n.copy()) for n in names]).from_(self.stage.copy())
+        # A cached plan keeps its partitions (spark.sql.shuffle.partitions of them, not coalesced): each
+        # would write a file into every table partition it holds rows of. Rebalanced by the partition
+        # column, each table partition is written by one task (adaptive execution sizes them).
+        rebalance = exp.Anonymous(this="REBALANCE", expressions=[exp.column(self.column.copy())])
+        select.set("hint", exp.Hint(expressions=[rebalance]))
         write: list[Statement | ScriptStatement] = [
             Statement.build(self.adapter, dynamic_mode()),
             ScriptStatement(

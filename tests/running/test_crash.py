@@ -135,20 +135,24 @@ def bytecode_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
     subprocess.run([sys.executable, "-c", warm], env=ENV, check=True)
 
 
-def start(root: Path, *args: str) -> subprocess.Popen[str]:
+def start(root: Path, *args: str, group: bool = False) -> subprocess.Popen[str]:
+    """`sqlbackfill ARGS`; with `group`, in a process group of its own (a kill of the group takes child
+    processes with it: Spark's JVM)."""
     return subprocess.Popen(
         [sys.executable, "-m", "sqlbackfill", *args, "--project", str(root)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         env=ENV,
+        start_new_session=group,
     )
 
 
-def run(root: Path, *args: str) -> None:
-    process = start(root, *args)
-    out, err = process.communicate(timeout=120)
+def run(root: Path, *args: str, group: bool = False, timeout: float = 120) -> str:
+    process = start(root, *args, group=group)
+    out, err = process.communicate(timeout=timeout)
     assert process.returncode == 0, f"sqlbackfill {' '.join(args)} exited {process.returncode}\n{out}{err}"
+    return out
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -30,7 +29,6 @@ import pytest
 
 from tests.running.test_crash import (
     EMPTY_DAY,
-    ENV,
     MODEL,
     START,
     Case,
@@ -40,6 +38,8 @@ from tests.running.test_crash import (
     _check,
     kill_plan,
 )
+from tests.running.test_crash import run as crash_run
+from tests.running.test_crash import start as crash_start
 
 pytestmark = [pytest.mark.slow, pytest.mark.engines]
 
@@ -89,21 +89,11 @@ def make_project(root: Path, case: Case, mode: str) -> Path:
 
 def start(root: Path, *args: str) -> subprocess.Popen[str]:
     """`sqlbackfill ARGS` in a process group of its own: a kill takes its JVM with it."""
-    return subprocess.Popen(
-        [sys.executable, "-m", "sqlbackfill", *args, "--project", str(root)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=ENV,
-        start_new_session=True,
-    )
+    return crash_start(root, *args, group=True)
 
 
 def run(root: Path, *args: str) -> str:
-    process = start(root, *args)
-    out, err = process.communicate(timeout=300)
-    assert process.returncode == 0, f"sqlbackfill {' '.join(args)} exited {process.returncode}\n{out}{err}"
-    return out
+    return crash_run(root, *args, group=True, timeout=300)
 
 
 def timed_run(root: Path) -> Timing:
