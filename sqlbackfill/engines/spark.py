@@ -318,9 +318,8 @@ def _write_command(node: Any, depth: int = 0) -> Any:
     else:
         seq = node.children()
         children = [seq.apply(i) for i in range(seq.size())]
-    for child in (
-        children if depth < 8 else []
-    ):  # the command is near the root; a query's plan is not searched deep
+    # The command sits near the root: a query's plan below it is not searched deep.
+    for child in children if depth < 8 else []:
         found = _write_command(child, depth + 1)
         if found is not None:
             return found
