@@ -11,16 +11,12 @@ from typing import Any
 
 import pytest
 
+from tests.behaviour.test_backfill import GUARDED
 from tests.behaviour.warehouses import EVENTS, SparkWarehouse
+from tests.engines.test_spark import DAILY
 
 pytestmark = pytest.mark.engines
 
-DAILY = """-- partition_by: d
--- timezone: America/New_York
--- start: 2026-03-05
--- end: 2026-03-10
-SELECT id, d, v FROM src WHERE d >= @start AND d < @end
-"""
 MONTHLY = """-- partition_by: d
 -- grain: month
 -- timezone: America/New_York
@@ -142,21 +138,10 @@ def test_a_first_build_drops_nothing_and_reads_no_partition_list(
     )
 
 
-FAILING = """-- partition_by: d
--- timezone: America/New_York
--- start: 2026-03-05
--- end: 2026-03-10
-SELECT e.id, e.d,
-       CAST(CASE WHEN f.d IS NOT NULL THEN 'boom' ELSE CAST(e.id AS VARCHAR) END AS INTEGER) AS checked
-FROM events e LEFT JOIN fail_days f ON e.d = f.d
-WHERE e.d >= @start AND e.d < @end
-"""
-
-
 def test_a_failing_range_leaves_no_stage_and_keeps_the_bad_days_old_rows(
     spark: SparkWarehouse, tmp_path: Path
 ) -> None:
-    project = spark.project(tmp_path / "project", {"guarded": FAILING})
+    project = spark.project(tmp_path / "project", {"guarded": GUARDED})
     assert project.run(single_run=True).exit_code == 0
     before = spark.ids("guarded")
     spark.sql("INSERT INTO fail_days VALUES (DATE '2026-03-06')")
