@@ -13,6 +13,7 @@ from sqlglot import exp
 
 from sqlbackfill.compiling.bounds import END, START, Bounds, default_type, guess_kind
 from sqlbackfill.compiling.counts import WINDOWS, counts_query, window_columns
+from sqlbackfill.compiling.metrics import metrics_query
 from sqlbackfill.compiling.pending import PendingTables
 from sqlbackfill.compiling.rewrites import engine_rewrites
 from sqlbackfill.compiling.window import UntypedBound, window_uses
@@ -47,6 +48,7 @@ class CompiledModel:
         self._by_values = isinstance(model.partitioning, ValuePartitioning)
         self._cached: dict[str, Statement] = {}
         self._counts: exp.Select | None = None
+        self._metrics: exp.Select | None = None
 
     # -- statements -----------------------------------------------------------------------------
     def setup(self, sample: Run) -> list[Statement]:
@@ -92,10 +94,33 @@ class CompiledModel:
 
         return self._windowed("insert", lo, hi, build)
 
+    def window_rows(self, lo: int, hi: int) -> BoundQuery:
+        """`SELECT <the model's columns> FROM target WHERE <the window of [lo, hi)>`: what the target holds
+        for those partitions (an export's rows)."""
+        names = [self.adapter.identifier(c.name) for c in self.columns]
+        select = exp.select(*[exp.column(n) for n in names]).from_(self.target.copy())
+        select = select.where(self.bounds.filter(exp.column(self._partition_ident()), lo, hi))
+        return BoundQuery(select, self._params(lo, hi))
+
     def row_counts(self, lo: int, hi: int) -> BoundQuery:
         """`SELECT partition_key, row_count` for every partition in `[lo, hi)`, empty ones included, in one
         statement (see `counts`): the partitions' windows, bound as rows, joined to the target's rows in the
         range. The tree is the same for every range: only the bound values change."""
+        if self._counts is None:
+            self._counts = counts_query(self.adapter, self.target, self._partition_ident(), self.bounds)
+        return BoundQuery(self._counts, self._windows_params(lo, hi))
+
+    def metric_values(self, lo: int, hi: int) -> BoundQuery:
+        """`SELECT partition_key, sqlbackfill_m0, …`: the model's `metrics:` for every partition in
+        `[lo, hi)`, empty ones included, in one statement over the target (`compiling/metrics.py`)."""
+        if self._metrics is None:
+            self._metrics = metrics_query(
+                self.adapter, self.target, self._partition_ident(), self.bounds, self.model.metrics
+            )
+        return BoundQuery(self._metrics, self._windows_params(lo, hi))
+
+    def _windows_params(self, lo: int, hi: int) -> dict[str, Any]:
+        """The windows of partitions `[lo, hi)` bound as rows (and the range's bounds, for time models)."""
         members = self.model.partitioning.members(lo, hi)
         rows: list[tuple[str, ...]]
         if self._by_values:
@@ -105,10 +130,7 @@ class CompiledModel:
             edges = self.bounds.edges(lo, hi)
             rows = [(key, edges[o - lo], edges[o - lo + 1]) for o, key in members]
             params = {START: edges[0], END: edges[-1]}
-        params |= self.adapter.rows_params(WINDOWS, window_columns(self._by_values), rows)
-        if self._counts is None:
-            self._counts = counts_query(self.adapter, self.target, self._partition_ident(), self.bounds)
-        return BoundQuery(self._counts, params)
+        return params | self.adapter.rows_params(WINDOWS, window_columns(self._by_values), rows)
 
     # -- helpers --------------------------------------------------------------------------------
     def _windowed(self, name: str, lo: int, hi: int, build: Any) -> Statement:

@@ -108,6 +108,10 @@ class EngineAdapter(ABC):
     SUPPORTS_GROUP_BY_ALL: ClassVar[bool] = True
     # `ASOF JOIN` (each row meets the last window starting before it): row counts by sorted search.
     SUPPORTS_ASOF_JOIN: ClassVar[bool] = False
+    # `COPY (query) TO 'file'` writes local files (an export's partitions); elsewhere rows are fetched and
+    # written by sqlbackfill. `STAGE_EXPORTS`: `COPY INTO @stage/…` unloads to a stage (Snowflake).
+    EXPORTS_WITH_COPY: ClassVar[bool] = False
+    STAGE_EXPORTS: ClassVar[bool] = False
     # The dialect's public name, when DIALECT is a subclass that only changes parameter rendering.
     DISPLAY_DIALECT: ClassVar[str | None] = None
 

@@ -30,6 +30,7 @@ class DuckDBAdapter(EngineAdapter):
     TYPE = "duckdb"
     DIALECT = "duckdb"
     SUPPORTS_ASOF_JOIN = True
+    EXPORTS_WITH_COPY = True
 
     def __init__(self, target: Any, *, read_only: bool = False, in_memory: bool = False) -> None:
         super().__init__(target)

@@ -65,6 +65,7 @@ class SnowflakeAdapter(EngineAdapter):
     DIALECT = "snowflakepyformat"
     DISPLAY_DIALECT = "snowflake"
     SUPPORTS_CONCURRENCY = True
+    STAGE_EXPORTS = True
 
     def rows_relation(self, name: str, columns: Sequence[str], alias: str) -> exp.Subquery:
         """Snowflake binds no arrays: the rows come as one JSON text, `[[…], …]`, FLATTENed."""

@@ -21,7 +21,8 @@ from sqlglot import exp
 
 from sqlbackfill.config import CONFIG_FILE, Target
 from sqlbackfill.engines.base import Column, EngineAdapter, OverwriteStrategy, Params, RelationKind
-from sqlbackfill.engines.dbapi import check_keys, one_line
+from sqlbackfill.engines.dbapi import check_keys, one_line, scrub
+from sqlbackfill.engines.urls import remote_secrets, shown_remote
 from sqlbackfill.errors import ConfigError, EngineError, StatementError
 
 if TYPE_CHECKING:
@@ -86,7 +87,8 @@ class SparkAdapter(EngineAdapter):
 
     @property
     def description(self) -> str:
-        where = self.remote if self.remote is not None else f"{self.master} {self.warehouse_dir}"
+        shown = shown_remote(self.remote) if self.remote is not None else None
+        where = shown if shown is not None else f"{self.master} {self.warehouse_dir}"
         return f"spark {where}" + (f" database {self.database}" if self.database else "")
 
     @property
@@ -177,7 +179,8 @@ class SparkAdapter(EngineAdapter):
                     warnings.simplefilter("ignore", FutureWarning)
                     session = builder.getOrCreate()
             except Exception as error:  # the JVM or the Connect server could not start
-                raise EngineError(f"cannot start {self.description}: {one_line(error)}") from None
+                reason = scrub(one_line(error), self._remote_secrets())
+                raise EngineError(f"cannot start {self.description}: {reason}") from None
             if self.remote is None:
                 session.sparkContext.setLogLevel("ERROR")
             _sessions[key] = session
@@ -247,7 +250,10 @@ class SparkAdapter(EngineAdapter):
 
     def error_text(self, error: BaseException) -> str:
         text = str(error).split("\nJVM stacktrace:")[0].split("\n\tat ")[0]
-        return " ".join(text.split())[:2000]
+        return scrub(" ".join(text.split())[:2000], self._remote_secrets())
+
+    def _remote_secrets(self) -> list[str]:
+        return remote_secrets(self.remote) if self.remote is not None else []
 
     # -- catalog ------------------------------------------------------------------------------
     def _name(self, table: exp.Table) -> str:

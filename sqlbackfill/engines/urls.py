@@ -70,3 +70,24 @@ def url_secrets(url: URL, raw: str) -> list[str]:
         if SECRET_QUERY_KEY.search(key):
             found.extend(value if isinstance(value, tuple) else (value,))
     return [form for secret in found if secret for form in secret_forms(secret)]
+
+
+def shown_remote(remote: str) -> str:
+    """A Spark Connect URL (`sc://host:port/;token=…;user_id=…`) safe to print: credential parameters as
+    `***`."""
+    head, *params = remote.split(";")
+    shown = []
+    for param in params:
+        key, sep, _ = param.partition("=")
+        shown.append(f"{key}{sep}{MASK}" if sep and SECRET_QUERY_KEY.search(key) else param)
+    return ";".join([head, *shown])
+
+
+def remote_secrets(remote: str) -> list[str]:
+    """The credential values of a Spark Connect URL (for `scrub`)."""
+    found = []
+    for param in remote.split(";")[1:]:
+        key, sep, value = param.partition("=")
+        if sep and value and SECRET_QUERY_KEY.search(key):
+            found.append(value)
+    return [form for secret in found for form in secret_forms(secret)]

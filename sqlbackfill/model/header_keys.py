@@ -141,6 +141,21 @@ DEPENDS_ON_PAST = HeaderKey(
     "without it such a model is refused",
     default="false",
 )
+METRICS = HeaderKey(
+    name="metrics",
+    applies=Kind.BOTH,
+    parse=hv.text,
+    doc="named aggregates over each partition's rows, recorded with its status: "
+    "`count(*) AS row_count, sum(amount) AS total_amount`",
+)
+EXPORT = HeaderKey(
+    name="export",
+    applies=Kind.BOTH,
+    parse=hv.text,
+    doc="a file per partition, written after its step: a path template relative to the project folder, "
+    "`exports/{yyyy}/{mm}/{dd}/sales.csv` (`{key}`, `{yyyy}`, `{mm}`, `{dd}`, `{hh}`, `{offset}`, `{value}`; "
+    "`.csv`, `.parquet` or `.jsonl`), or a Snowflake stage `@stage/sales/{yyyy}/{mm}/{dd}/`",
+)
 
 HEADER_SPEC: tuple[HeaderKey[Any], ...] = (
     NAME,
@@ -155,6 +170,8 @@ HEADER_SPEC: tuple[HeaderKey[Any], ...] = (
     TAGS,
     LOOKBACK,
     DEPENDS_ON_PAST,
+    METRICS,
+    EXPORT,
 )
 BY_NAME: dict[str, HeaderKey[Any]] = {key.name: key for key in HEADER_SPEC}
 HEADER_KEYS = tuple(BY_NAME)

@@ -26,10 +26,15 @@ def load_models(
 
 
 def load_graph(
-    models_dir: Path, dialect: str, now: dt.datetime | None = None, home_schema: str | None = None
+    models_dir: Path,
+    dialect: str,
+    now: dt.datetime | None = None,
+    home_schema: str | None = None,
+    project_dir: Path | None = None,
 ) -> ModelGraph:
     """All `*.sql` files under `models_dir`, checked, as the project's model graph. `home_schema`: where
-    the target puts an unqualified table (so `main.t` and `t` are one table on DuckDB)."""
+    the target puts an unqualified table (so `main.t` and `t` are one table on DuckDB); `project_dir`:
+    what relative `export:` paths start from (the models folder's parent when None)."""
     if not models_dir.is_dir():
         raise ConfigError(f'{models_dir}: models folder not found; create it or set [project] models = "DIR"')
     moment = now or dt.datetime.now(dt.UTC)
@@ -39,7 +44,8 @@ def load_graph(
     for path in _model_files(models_dir, base):
         shown = _display(path, base)
         text = read_text(path, shown)
-        models.append(replace(build_model(path, text, dialect, moment, shown), home_schema=home))
+        model = build_model(path, text, dialect, moment, shown)
+        models.append(replace(model, home_schema=home, project_dir=project_dir or base))
     _check_unique(models)
     _check_depends_on(models)
     graph = ModelGraph(models)

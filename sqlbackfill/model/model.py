@@ -13,8 +13,20 @@ from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 
 from sqlbackfill.config import STATE_SCHEMA
 from sqlbackfill.errors import ModelError, PartitionKeyError
+from sqlbackfill.model.export import Export, parse_export
 from sqlbackfill.model.header import Header, parse_header
-from sqlbackfill.model.header_keys import DEPENDS_ON_PAST, END, GRAIN, NAME, PARTITION_BY, START, TIMEZONE
+from sqlbackfill.model.header_keys import (
+    DEPENDS_ON_PAST,
+    END,
+    EXPORT,
+    GRAIN,
+    METRICS,
+    NAME,
+    PARTITION_BY,
+    START,
+    TIMEZONE,
+)
+from sqlbackfill.model.metrics import Metric, parse_metrics
 from sqlbackfill.model.query import RENDER_FRAMES, ParsedQuery, parse_query, recursion_budget, too_deep
 from sqlbackfill.partitions import Grain, Partitioning, Run, TimePartitioning, ValuePartitioning
 from sqlbackfill.vocabulary import Mode
@@ -43,6 +55,9 @@ class Model:
     tags: tuple[str, ...] = ()  # as written; they match case-insensitively
     lookback: int = 0  # a partition also reads this many previous upstream partitions
     depends_on_past: bool = False  # `-- depends_on_past: true`: its SQL may read its own earlier partitions
+    metrics: tuple[Metric, ...] = ()  # `-- metrics:` aggregates recorded per partition
+    export: Export | None = None  # `-- export:` the file each partition is written to
+    project_dir: Path | None = None  # where relative `export:` paths start (the project folder)
 
     @property
     def is_time(self) -> bool:
@@ -94,7 +109,23 @@ def build_model(
         tags=header.tags(),
         lookback=header.lookback(),
         depends_on_past=header.setting(DEPENDS_ON_PAST),
+        metrics=_metrics(header, dialect),
+        export=_export(header, partitioning, bounds),
     )
+
+
+def _export(header: Header, partitioning: Partitioning, bounds: Run) -> Export | None:
+    raw = header.value(EXPORT)
+    if raw is None:
+        return None
+    return parse_export(raw, partitioning, bounds, lambda message: header.error(EXPORT.name, message))
+
+
+def _metrics(header: Header, dialect: str) -> tuple[Metric, ...]:
+    raw = header.value(METRICS)
+    if raw is None:
+        return ()
+    return parse_metrics(raw, dialect, lambda message: header.error(METRICS.name, message))
 
 
 def fingerprint(query: ParsedQuery, header: Header, dialect: str) -> str:

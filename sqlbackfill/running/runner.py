@@ -80,11 +80,14 @@ class Runner:
                 for plan in plans:
                     self.emit(Note("nothing to run", plan.model.name))
                 return report
+            # Status tables altered by hand fail here, before any DDL: a rejected run writes nothing.
+            state.check_tables()
+            leases = LeaseStore(state.adapter, report.run_id, request.lease_ttl)
+            leases.exists()
             self.hooks.on_run_start(report)
             started = report
             self._create_targets(adapter, strategy, plans, compiled)
             state.ensure()
-            leases = LeaseStore(state.adapter, report.run_id, request.lease_ttl)
             leases.ensure()
             heartbeat = Heartbeat(leases, self.session.connect_state, self.emit).start()
             try:
@@ -162,13 +165,14 @@ class Runner:
     ) -> None:
         """Each compiled model's prepare phase (its schema and target table, when missing), run only once
         every model compiled, so a model that does not compile leaves the warehouse as it was."""
-        for plan in plans:
-            if plan.model.name in compiled:
-                self.hooks.on_prepare(plan.model, adapter)
-                prepare = strategy.prepare(compiled[plan.model.name], plan.steps[0])
-                with _rejected(plan.model, adapter):
-                    # Safe when runs start together.
-                    adapter.run_ddl([entry.statement for entry in prepare.statements])
+        chosen = [plan for plan in plans if plan.model.name in compiled]
+        # Every model's DDL is built (and its existing target checked) before any of it runs.
+        prepares = [strategy.prepare(compiled[plan.model.name], plan.steps[0]) for plan in chosen]
+        for plan, prepare in zip(chosen, prepares, strict=True):
+            self.hooks.on_prepare(plan.model, adapter)
+            with _rejected(plan.model, adapter):
+                # Safe when runs start together.
+                adapter.run_ddl([entry.statement for entry in prepare.statements])
 
     def _compile(self, adapter: EngineAdapter, plans: Sequence[ModelPlan]) -> dict[str, CompiledModel]:
         """Every model with work to do, compiled in run order without writing anything: a model reading

@@ -52,7 +52,12 @@ class Session:
                 f'{CONFIG_FILE}: [targets.{chosen.name}] schema = "{home}" is sqlbackfill\'s own schema, '
                 "which holds its status tables; models cannot be written there: pick another schema"
             )
-        return cls(project, chosen, load_graph(project.models_dir, project.dialect, moment, home), moment)
+        return cls(
+            project,
+            chosen,
+            load_graph(project.models_dir, project.dialect, moment, home, project.root),
+            moment,
+        )
 
     def connect(self, *, read_only: bool = False) -> tuple[EngineAdapter, WarehouseState]:
         """An open adapter and the state store: on it, or where the engine keeps it (Spark's

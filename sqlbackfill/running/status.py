@@ -37,6 +37,8 @@ class PartitionView(TypedDict):
     rows: int | None
     error: str | None
     updated_at: str | None
+    metrics: dict[str, object]  # the model's `metrics:` as last recorded ({} without them)
+    path: NotRequired[str | None]  # only for a model that exports: the partition's file
     waiting_on: NotRequired[list[WaitingOn]]  # only when waiting
 
 
@@ -132,6 +134,8 @@ def model_status(
     fingerprint = model.fingerprint
     views = report.partitions
     found = 0
+    measured = bool(model.metrics)
+    exports = model.export is not None
     for ordinal, key in members:
         record = records.get(key)
         if record is None:
@@ -141,7 +145,10 @@ def model_status(
                 "rows": None,
                 "error": None,
                 "updated_at": None,
+                "metrics": {},
             }
+            if exports:
+                view["path"] = None
         else:
             found += 1
             updated_at = texts.get(record.updated_at, "")
@@ -153,7 +160,10 @@ def model_status(
                 "rows": record.rows,
                 "error": record.error,
                 "updated_at": updated_at,
+                "metrics": _metrics(record.metrics) if measured else {},
             }
+            if exports:
+                view["path"] = record.path
         if leased and any(lo <= ordinal < hi for lo, hi in leased):
             view["status"] = RUNNING
         elif waits and ordinal in waits and view["status"] in (MISSING, STALE):
@@ -167,6 +177,18 @@ def model_status(
         all_keys = set(model.partitioning.keys(*model.bounds))
         report.orphans = sum(1 for key in records if key not in all_keys)
     return report
+
+
+def _metrics(text: str | None) -> dict[str, object]:
+    if not text:
+        return {}
+    import orjson  # here: only status of a model with metrics reads them
+
+    try:
+        parsed = orjson.loads(text)
+    except orjson.JSONDecodeError:  # a hand-edited row: unknown, not an error of status
+        return {}
+    return parsed if isinstance(parsed, dict) else {}
 
 
 def _iso(moment: dt.datetime | None) -> str | None:

@@ -164,12 +164,16 @@ class StepRunner:
                 statement = entry.narrowed(yielded)
                 if statement is None:
                     continue
+                if entry.before is not None:
+                    entry.before()
                 if entry.collects is not None:
                     yielded |= entry.collects(adapter.fetchall(statement.sql, statement.params or None))
-                    continue
-                count = statement.run(adapter)
-                if entry.yields is not None:
-                    yielded[entry.yields] = count if count >= 0 else None
+                else:
+                    count = statement.run(adapter)
+                    if entry.yields is not None:
+                        yielded[entry.yields] = count if count >= 0 else None
+                if entry.after is not None:
+                    entry.after()
 
     def _before_commit(self, step: Step) -> None:
         try:

@@ -18,6 +18,8 @@ class PartitionRecord(NamedTuple):
     run_id: str | None
     error: str | None
     updated_at: dt.datetime | None
+    metrics: str | None = None  # JSON text, as stored
+    path: str | None = None
 
 
 def status_of(record: PartitionRecord | None, fingerprint: str) -> PartitionStatus:

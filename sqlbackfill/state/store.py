@@ -15,7 +15,7 @@ from sqlbackfill.engines import BoundQuery, EngineAdapter, Statement
 from sqlbackfill.state import tables
 from sqlbackfill.state.contract import RunRecord, StateStore, utc_now
 from sqlbackfill.state.status import PartitionRecord
-from sqlbackfill.state.tables import PARTITION_COLUMNS, PARTITIONS, RUN_COLUMNS, RUNS
+from sqlbackfill.state.tables import ADDED_COLUMNS, PARTITION_COLUMNS, PARTITIONS, RUN_COLUMNS, RUNS
 from sqlbackfill.vocabulary import PartitionStatus, RunOutcome
 
 KEYS = "sqlbackfill_keys"  # the parameter(s) holding a set of partition keys
@@ -32,6 +32,11 @@ def _col(name: str) -> exp.Column:
     return exp.column(name)
 
 
+def _no_annotations() -> list[exp.Expr]:
+    """NULL metrics and path: a step that has them sets them after its status rows are written."""
+    return [exp.cast(exp.null(), "TEXT") for _ in ADDED_COLUMNS[PARTITIONS]]
+
+
 class WarehouseState(StateStore):
     """The state store in the target warehouse itself, schema `sqlbackfill`."""
 
@@ -40,6 +45,7 @@ class WarehouseState(StateStore):
         self._cache: dict[str, Statement] = {}
         self._counted: dict[int, tuple[exp.Query, Statement]] = {}
         self._checked: set[str] = set()  # tables found as sqlbackfill made them
+        self._absent: set[tuple[str, str]] = set()  # (table, column) of ADDED_COLUMNS an older table lacks
 
     def _cached(self, name: str, build: Any) -> Statement:
         if name not in self._cache:
@@ -53,17 +59,36 @@ class WarehouseState(StateStore):
         """Create what is missing (safe when runs start together: `EngineAdapter.run_ddl`); a table that is
         there but not as sqlbackfill made it is a SchemaMismatchError naming it and the repair."""
         missing = [name for name, columns in _TABLES.items() if not self._inspect(name, columns)]
+        ddl: list[exp.Expr] = []
         if missing:
             ddl = [tables.create_schema(), *(tables.create_table(name, _TABLES[name]) for name in missing)]
+        for name, added in ADDED_COLUMNS.items():
+            types = dict(_TABLES[name])
+            ddl += [tables.add_column(name, c, types[c]) for c in added if (name, c) in self._absent]
+        if ddl:
             self.adapter.run_ddl([Statement.build(self.adapter, tree) for tree in ddl])
+        if self._absent:
+            self._absent.clear()
+            self._cache.pop("read", None)
+
+    def check_tables(self) -> None:
+        """Inspect the tables that exist (SchemaMismatchError for one not as sqlbackfill made it), creating
+        nothing: a run checks them before its first DDL."""
+        for name, columns in _TABLES.items():
+            self._inspect(name, columns)
 
     def exists(self) -> bool:
         """Whether the partitions table is there (status never creates it), checked as `ensure` checks it."""
         return self._inspect(PARTITIONS, PARTITION_COLUMNS)
 
     def _inspect(self, name: str, columns: tuple[tuple[str, str], ...]) -> bool:
-        if name not in self._checked and tables.inspect(self.adapter, name, columns) is not None:
-            self._checked.add(name)
+        if name not in self._checked:
+            added = ADDED_COLUMNS.get(name, ())
+            found = tables.inspect(self.adapter, name, columns, added)
+            if found is not None:
+                self._checked.add(name)
+                present = {column.name.lower() for column in found}
+                self._absent |= {(name, c) for c in added if c not in present}
         return name in self._checked
 
     def records(self, model: str) -> dict[str, PartitionRecord]:
@@ -82,7 +107,11 @@ class WarehouseState(StateStore):
                             "error",
                             "updated_at",
                         )
-                    ]
+                    ],
+                    *[
+                        exp.cast(exp.null(), "TEXT") if (PARTITIONS, c) in self._absent else _col(c)
+                        for c in ADDED_COLUMNS[PARTITIONS]
+                    ],
                 )
                 .from_(tables.table(PARTITIONS))
                 .where(exp.EQ(this=_col("model"), expression=_p("model")))
@@ -191,6 +220,7 @@ class WarehouseState(StateStore):
             _p("run_id"),
             exp.cast(exp.null(), "TEXT"),
             _p("updated_at"),
+            *_no_annotations(),
         ).from_(self.adapter.rows_relation(COUNTED, list(COUNTED_COLUMNS), "c"))
         return exp.insert(select, tables.table(PARTITIONS), columns=tables.names(PARTITION_COLUMNS))
 
@@ -225,6 +255,7 @@ class WarehouseState(StateStore):
                 _p("run_id"),
                 exp.cast(exp.null(), "TEXT"),
                 _p("updated_at"),
+                *_no_annotations(),
             ).from_(counts.subquery("c"))
             insert = exp.insert(select, tables.table(PARTITIONS), columns=tables.names(PARTITION_COLUMNS))
             cached = self._counted[id(counts)] = (counts, Statement.build(self.adapter, insert))
@@ -236,7 +267,7 @@ class WarehouseState(StateStore):
         for name in tables.names(PARTITION_COLUMNS):
             if name == "status":
                 values.append(exp.Literal.string(PartitionStatus.MATERIALIZED.value))
-            elif name == "error":
+            elif name in ("error", *ADDED_COLUMNS[PARTITIONS]):
                 values.append(exp.cast(exp.null(), "TEXT"))
             else:
                 values.append(_p(name))
@@ -290,6 +321,7 @@ class WarehouseState(StateStore):
                 _p("run_id"),
                 _p("error"),
                 _p("updated_at"),
+                *_no_annotations(),
             )
             .from_(self.adapter.rows_relation(KEYS, ["partition_key"], "k"))
             .where(exp.Not(this=exp.Exists(this=existing)))

@@ -21,7 +21,11 @@ PARTITION_COLUMNS: tuple[tuple[str, str], ...] = (
     ("run_id", "TEXT"),
     ("error", "TEXT"),
     ("updated_at", "TIMESTAMP"),  # UTC
+    ("metrics", "TEXT"),  # JSON object of the model's `metrics:` over the partition's rows (NULL: none)
+    ("path", "TEXT"),  # the file the partition was exported to (`export:`), NULL when none
 )
+# Columns later versions added to a table: a table made before them gets them (ALTER TABLE … ADD COLUMN).
+ADDED_COLUMNS: dict[str, tuple[str, ...]] = {"partitions": ("metrics", "path")}
 
 RUN_COLUMNS: tuple[tuple[str, str], ...] = (
     ("run_id", "TEXT"),

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from sqlbackfill.compiling import CompiledModel
 from sqlbackfill.engines import OverwriteStrategy
 from sqlbackfill.model import Edge
+from sqlbackfill.writing.annotate import step_annotations
 from sqlbackfill.writing.script import Phase, ScriptStatement, StepScript, phase
 from sqlbackfill.writing.strategy import WriteStrategy
 
@@ -36,6 +37,7 @@ class DeleteInsert(WriteStrategy):
             record = self.state.materialize_statements(
                 model.name, keys, model.fingerprint, counts=counts, run_id=run_id
             )
+        extra = step_annotations(compiled, self.state, lo, hi)
         return StepScript(
             model.name,
             lo,
@@ -43,7 +45,9 @@ class DeleteInsert(WriteStrategy):
             tuple(keys),
             (
                 phase(Phase.WRITE, [compiled.delete(lo, hi), insert], in_transaction=True),
-                phase(Phase.RECORD, record, in_transaction=True),
+                phase(Phase.METRICS, extra.measure, in_transaction=True),
+                phase(Phase.EXPORT, extra.export, in_transaction=True),
+                phase(Phase.RECORD, [*record, *extra.record], in_transaction=True),
                 phase(Phase.MARK_STALE, self.stale_statements(lo, hi, readers), in_transaction=True),
                 phase(Phase.FINALIZE, [], in_transaction=False),
             ),

@@ -34,6 +34,7 @@ from sqlbackfill.engines.base import DERIVED_PARTITION_COLUMN
 from sqlbackfill.errors import SchemaMismatchError, StatementError
 from sqlbackfill.model import Edge
 from sqlbackfill.partitions import Run, TimePartitioning
+from sqlbackfill.writing.annotate import step_annotations
 from sqlbackfill.writing.delete_insert import ROW_COUNT
 from sqlbackfill.writing.overwrite_sql import drop_partitions, dynamic_mode, overwrite
 from sqlbackfill.writing.script import Phase, PhaseScript, ScriptStatement, StepScript, phase
@@ -138,6 +139,16 @@ class InsertOverwrite(WriteStrategy):
                 model.name, keys, model.fingerprint, run_id=run_id
             )
             body = [stage, write, phase(Phase.RECORD, record, in_transaction=True, on_state=True)]
+        extra = step_annotations(compiled, self.state, lo, hi)
+        if extra.record:  # read from the target once its files are replaced, recorded with the status rows
+            *written, record_phase = body
+            more = tuple(extra.record)
+            body = [
+                *written,
+                phase(Phase.METRICS, extra.measure, in_transaction=False),
+                phase(Phase.EXPORT, extra.export, in_transaction=False),
+                PhaseScript(Phase.RECORD, (*record_phase.statements, *more), True, on_state=True),
+            ]
         unmark = [self.state.forget_statement(model.name, keys)]
         stale = self.stale_statements(lo, hi, readers)
         return StepScript(

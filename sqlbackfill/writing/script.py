@@ -22,6 +22,8 @@ class Phase(StrEnum):
     WRITE = "write"  # replace the step's windows in the target
     COUNT = "count"  # count the rows written, per partition, from the target (engines without transactions)
     CLEAR = "clear"  # drop what an overwrite that wrote no rows left in place (Spark's dynamic overwrite)
+    METRICS = "metrics"  # the model's `metrics:` per partition, read from the target after the write
+    EXPORT = "export"  # each partition's rows written to its file (`export:`), before the commit
     RECORD = "record"  # mark the step's partitions materialized, with their row counts
     MARK_STALE = "mark_stale"  # mark the readers' partitions that read the step's partitions stale
     FINALIZE = "finalize"  # after the commit (nothing yet for delete+insert; Spark drops its stage)
@@ -41,6 +43,9 @@ class ScriptStatement:
     # saying so where compile prints the statement as written (e.g. only the emptied partitions dropped).
     narrow: Callable[[Statement, dict[str, Any]], Statement | None] | None = None
     note: str | None = None
+    # Work outside the database just before and after the statement runs (an export's folder, its rename).
+    before: Callable[[], None] | None = None
+    after: Callable[[], None] | None = None
 
     def narrowed(self, yielded: dict[str, Any]) -> Statement | None:
         """The statement to run, given the values yielded and collected before it (None: skipped)."""

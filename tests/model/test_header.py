@@ -66,6 +66,8 @@ def test_known_keys_are_the_documented_ones() -> None:
         "tags",
         "lookback",
         "depends_on_past",
+        "metrics",
+        "export",
     )
     assert GRAINS == ("hour", "day", "week", "month", "year")
     assert set(DATA_KEYS) == {"partition_by", "grain", "timezone", "values"}

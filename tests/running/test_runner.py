@@ -347,3 +347,29 @@ def test_a_chain_in_a_folder_without_a_warehouse_creates_it_and_runs(tmp_path: P
         assert con.execute("SELECT count(*) FROM reader").fetchall() == [(6,)]
     finally:
         con.close()
+
+
+@pytest.mark.parametrize(
+    "altered",
+    [
+        pytest.param("CREATE VIEW sqlbackfill.leases AS SELECT 1 AS model", id="leases-is-a-view"),
+        pytest.param("CREATE TABLE sqlbackfill.runs (run_id TEXT)", id="runs-lacks-columns"),
+    ],
+)
+def test_altered_state_tables_are_refused_before_any_table_is_created(tmp_path: Path, altered: str) -> None:
+    root = tmp_path / "project"
+    (root / "models").mkdir(parents=True)
+    (root / "sqlbackfill.toml").write_text('[project]\n\n[targets.local]\ntype = "duckdb"\n')
+    (root / "models" / "generated.sql").write_text(GENERATED)
+    con = duckdb.connect(str(root / "warehouse.duckdb"))
+    con.execute("CREATE SCHEMA sqlbackfill")
+    con.execute(altered)
+    con.close()
+    with pytest.raises(SchemaMismatchError):
+        Runner(Session.open(root, now=NOW)).run(RunRequest())
+    con = duckdb.connect(str(root / "warehouse.duckdb"), read_only=True)
+    try:
+        tables = con.execute("SELECT schema_name, table_name FROM duckdb_tables() ORDER BY ALL").fetchall()
+    finally:
+        con.close()
+    assert tables == ([] if "VIEW" in altered else [("sqlbackfill", "runs")])  # nothing created, no target
