@@ -3,6 +3,8 @@ split it, shown with every credential masked, its secrets listed in every form a
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from sqlalchemy.engine import make_url
 
@@ -116,3 +118,21 @@ def test_url_secrets_lists_every_credential_in_every_form() -> None:
     assert {"p@ss*", "p%40ss%2a", "p%40ss%2A", "k ey", "k%20ey", "k+ey", "q"} <= found
     assert "require" not in found and "u" not in found
     assert url_secrets(make_url("postgresql+psycopg://u@db/an"), "postgresql+psycopg://u@db/an") == []
+
+
+@pytest.mark.parametrize(
+    ("remote", "shown"),
+    [
+        pytest.param(
+            "sc://h:15002/;token=s3cr3t;user_id=me", "sc://h:15002/;token=***;user_id=me", id="token"
+        ),
+        pytest.param("sc://localhost:15002", "sc://localhost:15002", id="no-parameters"),
+    ],
+)
+def test_spark_connect_tokens_are_masked_in_what_is_shown(remote: str, shown: str) -> None:
+    from sqlbackfill.config import Target
+    from sqlbackfill.engines.spark import SparkAdapter
+
+    adapter = SparkAdapter(Target("s", "spark", {"remote": remote, "state_target": "st"}, Path(".")))
+    assert adapter.description == f"spark {shown}"
+    assert "s3cr3t" not in adapter.error_text(RuntimeError(f"cannot reach {remote}"))

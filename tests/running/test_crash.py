@@ -10,6 +10,7 @@ The expected rows come from a recompute query the test runs itself, never from s
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import json
 import os
@@ -45,6 +46,7 @@ HEADER = """-- partition_by: d
 -- start: {start}
 -- end: {end}
 -- backfill: {mode}
+-- export: exports/{{key}}.csv
 """
 # Each statement of a step waits once (a CTE cross-joined to the rows: DuckDB sums `work` hashes, PostgreSQL
 # sleeps `work` seconds), so a step lasts long enough to be killed in the middle of it; the pause adds
@@ -335,6 +337,21 @@ def _check(sql: Query, case: Case, complete: bool, *, transactional: bool = True
     return Seen(materialized, runs, leases)
 
 
+def check_exports(warehouse: Warehouse, case: Case, root: Path, materialized: set[str]) -> None:
+    """Every partition marked materialized has its export file, holding exactly its recomputed rows."""
+    with reading(warehouse) as sql:
+        wanted: dict[str, list[int]] = {}
+        for d, ident in sql(f"SELECT d, id FROM ({recompute(case)}) e"):
+            wanted.setdefault(d.isoformat(), []).append(int(ident))
+    for key in sorted(materialized):
+        path = root / "exports" / f"{key}.csv"
+        assert path.is_file(), f"{key} is marked materialized without its file"
+        with path.open(newline="") as handle:
+            rows = list(csv.reader(handle))
+        assert rows[0] == ["d", "id", "w"], f"{key}: {rows[:1]}"
+        assert sorted(int(row[1]) for row in rows[1:]) == sorted(wanted.get(key, [])), f"{key}'s file differs"
+
+
 def status_json(root: Path) -> dict[str, str]:
     """`sqlbackfill status --format json`: key → status."""
     result = CliRunner().invoke(cli, ["status", "--project", str(root), "--format", "json"])
@@ -384,6 +401,7 @@ def test_sigkill_at_random_moments_never_leaves_a_false_status(
             settle(warehouse)
             seen = check(warehouse, case)
             materialized = seen.materialized
+            check_exports(warehouse, case, root, materialized)
             if process.returncode == 0:
                 assert materialized == set(case.keys()), what
             # The killed runs' leases may still be there, naming their owner's host and pid: gone on this
@@ -400,7 +418,7 @@ def test_sigkill_at_random_moments_never_leaves_a_false_status(
             mid_run += any(seen.runs[r] == "running" for r in set(seen.runs) - runs_seen)
             runs_seen |= set(seen.runs)
         run(root, "run", "--only-missing")
-        check(warehouse, case, complete=True)
+        check_exports(warehouse, case, root, check(warehouse, case, complete=True).materialized)
         assert set(status_json(root).values()) == {"materialized"}
     # The kills landed where they matter, not all before the first write or after the last.
     assert mid_run >= sum(CHAINS) // 3, f"only {mid_run} kills landed while a run was writing"

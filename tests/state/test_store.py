@@ -79,6 +79,34 @@ def test_ensure_is_idempotent_and_keeps_rows(adapter: DuckDBAdapter, state: Ware
     assert column_names(adapter, "partitions") == names(PARTITION_COLUMNS)
 
 
+def test_a_partitions_table_from_before_metrics_and_paths_gets_them_and_keeps_its_rows(
+    adapter: DuckDBAdapter,
+) -> None:
+    old = [c for c in PARTITION_COLUMNS if c[0] not in ("metrics", "path")]
+    adapter.execute("CREATE SCHEMA sqlbackfill")
+    adapter.execute(f"CREATE TABLE sqlbackfill.partitions ({', '.join(f'{n} {t}' for n, t in old)})")
+    adapter.execute(
+        "INSERT INTO sqlbackfill.partitions VALUES ('daily', '2026-01-01', 'materialized', 4, 'f', 'r', NULL, "
+        "TIMESTAMP '2026-01-02 00:00:00')"
+    )
+    reader = WarehouseState(adapter)
+    assert reader.exists()  # an older table is still sqlbackfill's
+    assert reader.records("daily")["2026-01-01"][2:] == (
+        4,
+        "f",
+        "r",
+        None,
+        dt.datetime(2026, 1, 2),
+        None,
+        None,
+    )
+    store = WarehouseState(adapter)
+    store.ensure()
+    assert column_names(adapter, "partitions") == names(PARTITION_COLUMNS)
+    assert partition_rows(adapter) == [("daily", "2026-01-01", "materialized", 4)]
+    assert store.records("daily")["2026-01-01"].metrics is None
+
+
 # -- materialize / records ----------------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("rows", "counted"),

@@ -1,4 +1,6 @@
--- The sales example: one row per sale, with its amount, partitioned by sale date in Tokyo.
+-- The sales example: one row per sale, with its amount, partitioned by sale date in Tokyo. Each day's rows
+-- are also written to exports/2026/01/15/sales.csv (re-runs replace that day's file only), and each
+-- partition records its row_count and total_amount.
 -- name: partitioned_sales_data
 -- partition_by: date
 -- grain: day
@@ -6,6 +8,8 @@
 -- start: 2026-01-01
 -- end: 2026-01-31
 -- backfill: per_partition
+-- metrics: count(*) AS row_count, sum(amount) AS total_amount
+-- export: exports/{yyyy}/{mm}/{dd}/sales.csv
 SELECT
     date,
     product,
