@@ -37,7 +37,9 @@ from sqlbackfill.running import (
     collect_status,
 )
 from sqlbackfill.running.events import ignore
+from sqlbackfill.running.history import list_runs, show_run
 from sqlbackfill.running.policy import DEFAULT_RETRIES
+from sqlbackfill.state.history import RunHistory, StepRow
 from sqlbackfill.state.leases import DEFAULT_TTL
 from sqlbackfill.vocabulary import MODE_SHAPES, Mode, PartitionStatus
 
@@ -50,12 +52,16 @@ __all__ = [
     "ModelStatus",
     "Plan",
     "Project",
+    "RunHistory",
     "RunReport",
     "Step",
     "StepResult",
+    "StepRow",
     "load",
     "plan",
     "run",
+    "run_steps",
+    "runs",
     "status",
 ]
 
@@ -178,6 +184,17 @@ def status(
     each is what `sqlbackfill status --format json` prints under `models`."""
     reports, _notes = collect_status(project.session, tuple(select), start, end)
     return reports
+
+
+def runs(project: Project, *, select: Iterable[str] = (), limit: int | None = 20) -> list[RunHistory]:
+    """Recorded runs newest first, each with the selected models' shares (`sqlbackfill runs`); `run_view`
+    of each is its JSON shape."""
+    return list_runs(project.session, tuple(select), limit)
+
+
+def run_steps(project: Project, run_id: str) -> tuple[RunHistory, list[StepRow]]:
+    """One recorded run and its steps (`sqlbackfill runs show RUN_ID`); an unknown id is a UsageError."""
+    return show_run(project.session, run_id)
 
 
 def parse_only(only: Iterable[str]) -> Filters:

@@ -10,6 +10,7 @@ from rich.markup import escape
 from sqlbackfill import api
 from sqlbackfill.cli.options import mode_options, project_options, range_options
 from sqlbackfill.cli.output import RunPrinter, consoles, print_plan
+from sqlbackfill.cli.shapes import dumps, ls_json, plan_json, run_json
 from sqlbackfill.config import project_folder
 from sqlbackfill.errors import UsageError
 from sqlbackfill.model import select_models
@@ -65,6 +66,14 @@ LS_PIPE_WIDTH = 400  # piped `ls` output keeps whole names
     metavar="N",
     help="Steps run at once, each on its own connection (PostgreSQL, Snowflake).",
 )
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="json: only the run's (or --dry-run's plan's) JSON on stdout; progress and notes on stderr.",
+)
 def run_command(
     models: tuple[str, ...],
     project: str,
@@ -84,6 +93,7 @@ def run_command(
     lease_ttl: int,
     concurrency: int,
     adopt_existing: bool,
+    output_format: str,
 ) -> None:
     """Backfill MODELS (all when none are named) over --start..--end, upstream models first.
 
@@ -92,7 +102,8 @@ def run_command(
     this run) waits. Exit 0 when every partition is done, 1 when one failed or waits, 2 on bad input
     (nothing written)."""
     out, err = consoles()
-    printer = RunPrinter(out, err)
+    as_json = output_format == "json"
+    printer = RunPrinter(err if as_json else out, err)
     loaded = api.load(project, target)
     mode = mode_from_flags(single_run, per_partition, batch_size)
     only = [
@@ -102,7 +113,10 @@ def run_command(
         planned = api.plan(
             loaded, select=models, start=start, end=end, mode=mode, only=only, listener=printer
         )
-        print_plan(out, planned.models)
+        if as_json:
+            click.echo(dumps(plan_json(planned.models)))
+        else:
+            print_plan(out, planned.models)
         return
     report = api.run(
         loaded,
@@ -120,6 +134,8 @@ def run_command(
         listener=printer,
     )
     printer.summary(report)
+    if as_json:
+        click.echo(dumps(run_json(report)))
     raise SystemExit(report.exit_code)
 
 
@@ -162,11 +178,22 @@ def compile_command(
 @click.command("ls")
 @click.argument("models", nargs=-1)
 @project_options
-def ls_command(models: tuple[str, ...], project: str, target: str | None) -> None:
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+    help="How to list the models.",
+)
+def ls_command(models: tuple[str, ...], project: str, target: str | None, output_format: str) -> None:
     """List MODELS (all when none are named; selectors as in `run`): table, partitioning, range, backfill
     policy, the models each one reads and its tags, in run order."""
     out, _ = consoles(pipe_width=LS_PIPE_WIDTH)
     session = Session.open(project, target)
+    if output_format == "json":
+        click.echo(dumps(ls_json(session.graph, select_models(session.graph, models))))
+        return
     from rich.table import Table
 
     table = Table(

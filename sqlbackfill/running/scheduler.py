@@ -24,6 +24,7 @@ from sqlbackfill.running.policy import FailurePolicy
 from sqlbackfill.running.report import ModelReport, RunReport
 from sqlbackfill.running.step_runner import Attempt, StepRunner, Worker
 from sqlbackfill.state import RunRecord, utc_now
+from sqlbackfill.state.steps import SKIPPED
 from sqlbackfill.vocabulary import RunOutcome
 from sqlbackfill.writing import WriteStrategy
 
@@ -110,7 +111,12 @@ class Scheduler:
             outcome = RunOutcome.FAILED if mine.failed or mine.skipped else RunOutcome.SUCCESS
         finally:
             mine.seconds = time.perf_counter() - started
-            counts = {"succeeded": mine.materialized, "failed": mine.failed, "skipped": mine.skipped}
+            counts = {
+                "succeeded": mine.materialized,
+                "failed": mine.failed,
+                "skipped": mine.skipped,
+                "rows": mine.rows,
+            }
             try:
                 state.finish_run(self.report.run_id, model.name, counts, outcome)
             except StatementError:
@@ -182,8 +188,10 @@ class Scheduler:
 
     def _skip(self, model: Model, runs: Sequence[Run], reason: str) -> int:
         """Report partitions not run; returns how many."""
-        keys = [key for lo, hi in runs for key in model.partitioning.keys(lo, hi)]
+        spans = [model.partitioning.keys(lo, hi) for lo, hi in runs]
+        keys = [key for span in spans for key in span]
         if keys:
+            self.workers[0][1].steps.record(self.report.run_id, model.name, spans, SKIPPED, reason)
             self.hooks.on_skip(model, keys, reason)
         return len(keys)
 

@@ -15,13 +15,22 @@ from sqlbackfill.engines import BoundQuery, EngineAdapter, Statement
 from sqlbackfill.state import tables
 from sqlbackfill.state.contract import RunRecord, StateStore, utc_now
 from sqlbackfill.state.status import PartitionRecord
-from sqlbackfill.state.tables import ADDED_COLUMNS, PARTITION_COLUMNS, PARTITIONS, RUN_COLUMNS, RUNS
+from sqlbackfill.state.steps import StepLog
+from sqlbackfill.state.tables import (
+    ADDED_COLUMNS,
+    PARTITION_COLUMNS,
+    PARTITIONS,
+    RUN_COLUMNS,
+    RUNS,
+    STEP_COLUMNS,
+    STEPS,
+)
 from sqlbackfill.vocabulary import PartitionStatus, RunOutcome
 
 KEYS = "sqlbackfill_keys"  # the parameter(s) holding a set of partition keys
 COUNTED = "sqlbackfill_counted"  # the parameters holding partitions' row counts read from another engine
 COUNTED_COLUMNS = ("partition_key", "row_count")
-_TABLES = {PARTITIONS: PARTITION_COLUMNS, RUNS: RUN_COLUMNS}
+_TABLES = {PARTITIONS: PARTITION_COLUMNS, RUNS: RUN_COLUMNS, STEPS: STEP_COLUMNS}
 
 
 def _p(name: str) -> exp.Placeholder:
@@ -42,6 +51,7 @@ class WarehouseState(StateStore):
 
     def __init__(self, adapter: EngineAdapter) -> None:
         self.adapter = adapter
+        self.steps = StepLog(adapter)
         self._cache: dict[str, Statement] = {}
         self._counted: dict[int, tuple[exp.Query, Statement]] = {}
         self._checked: set[str] = set()  # tables found as sqlbackfill made them
@@ -295,6 +305,7 @@ class WarehouseState(StateStore):
         with self.adapter.transaction():
             update.bind(params).run(self.adapter)
             insert.bind(params).run(self.adapter)
+            self.steps.record(run_id, model, [keys], PartitionStatus.FAILED.value, error)
 
     def _failed_insert(self) -> exp.Insert:
         """Failed rows for the keys that have none yet (never built: no rows, no fingerprint)."""
@@ -343,6 +354,7 @@ class WarehouseState(StateStore):
             "started_at": run.started_at,
             "finished_at": None,
             "outcome": RunOutcome.RUNNING.value,
+            "rows": 0,
         }
         insert = self._cached(
             "start_run",
@@ -353,7 +365,9 @@ class WarehouseState(StateStore):
         insert.bind(values).run(self.adapter)
 
     def finish_run(self, run_id: str, model: str, counts: dict[str, int], outcome: RunOutcome) -> None:
-        params: dict[str, Any] = {name: counts.get(name, 0) for name in ("succeeded", "failed", "skipped")}
+        params: dict[str, Any] = {
+            name: counts.get(name, 0) for name in ("succeeded", "failed", "skipped", "rows")
+        }
         params |= {"finished_at": utc_now(), "outcome": RunOutcome(outcome).value}
         update = self._cached(
             "finish_run",

@@ -25,7 +25,7 @@ PARTITION_COLUMNS: tuple[tuple[str, str], ...] = (
     ("path", "TEXT"),  # the file the partition was exported to (`export:`), NULL when none
 )
 # Columns later versions added to a table: a table made before them gets them (ALTER TABLE … ADD COLUMN).
-ADDED_COLUMNS: dict[str, tuple[str, ...]] = {"partitions": ("metrics", "path")}
+ADDED_COLUMNS: dict[str, tuple[str, ...]] = {"partitions": ("metrics", "path"), "runs": ("rows",)}
 
 RUN_COLUMNS: tuple[tuple[str, str], ...] = (
     ("run_id", "TEXT"),
@@ -41,6 +41,20 @@ RUN_COLUMNS: tuple[tuple[str, str], ...] = (
     ("started_at", "TIMESTAMP"),  # UTC
     ("finished_at", "TIMESTAMP"),
     ("outcome", "TEXT"),  # running | success | failed | interrupted
+    ("rows", "BIGINT"),  # rows written by the run's committed steps
+)
+
+STEP_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("run_id", "TEXT"),
+    ("model", "TEXT"),
+    ("first_key", "TEXT"),
+    ("last_key", "TEXT"),
+    ("partitions", "BIGINT"),
+    ("status", "TEXT"),  # materialized | failed | skipped
+    ("row_count", "BIGINT"),
+    ("error", "TEXT"),
+    ("started_at", "TIMESTAMP"),  # UTC
+    ("finished_at", "TIMESTAMP"),
 )
 
 
@@ -51,6 +65,7 @@ def table(name: str) -> exp.Table:
 
 PARTITIONS = "partitions"
 RUNS = "runs"
+STEPS = "steps"
 
 
 def create_schema() -> exp.Create:
@@ -76,6 +91,7 @@ def names(columns: tuple[tuple[str, str], ...]) -> list[str]:
 _HOLDS = {
     "partitions": ("the status of every partition", "every partition is then rebuilt"),
     "runs": ("the history of runs", "the run history starts afresh"),
+    "steps": ("the history of each run's steps", "the step history starts afresh"),
     "leases": ("the claims of running runs", "do so only while no run is active"),
 }
 _KINDS: dict[str, frozenset[object]] = {

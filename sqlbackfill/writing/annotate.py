@@ -14,6 +14,7 @@ from sqlbackfill.engines import Statement
 from sqlbackfill.model.metrics import Metric
 from sqlbackfill.state import WarehouseState
 from sqlbackfill.state.annotations import annotate_params, annotate_statement
+from sqlbackfill.state.steps import finished
 from sqlbackfill.writing.export import export_statements
 from sqlbackfill.writing.files import plain
 from sqlbackfill.writing.script import ScriptStatement
@@ -23,26 +24,30 @@ METRICS_NOTE = "metrics recorded from the query above, per partition"
 
 @dataclass(frozen=True)
 class Annotations:
-    """What a step adds around its write for `metrics:` and `export:`: the query reading the metrics (after
-    the write), the statements writing each partition's file (before the commit), and the UPDATE recording
-    both with the status rows."""
+    """What a step adds around its write: the query reading the metrics (after the write), the statements
+    writing each partition's file (before the commit), and what is recorded with the status rows (the
+    UPDATE of metrics and paths, the step's row in `sqlbackfill.steps`)."""
 
     measure: list[ScriptStatement] = field(default_factory=list)
     export: list[ScriptStatement] = field(default_factory=list)
     record: list[ScriptStatement] = field(default_factory=list)
 
 
-def step_annotations(compiled: CompiledModel, state: WarehouseState, lo: int, hi: int) -> Annotations:
-    """The statements for partitions `[lo, hi)` of the model (none for a model without metrics or export)."""
+def step_annotations(
+    compiled: CompiledModel, state: WarehouseState, lo: int, hi: int, run_id: str | None
+) -> Annotations:
+    """The statements for partitions `[lo, hi)` of the model: its step's row in the run history, and its
+    metrics and files where the model has them."""
     model = compiled.model
-    if not model.metrics and model.export is None:
-        return Annotations()
     keys = model.partitioning.keys(lo, hi)
+    step = ScriptStatement(state.steps.committed(model.name, keys, run_id), narrow=finished)
+    if not model.metrics and model.export is None:
+        return Annotations(record=[step])
     exports, paths = export_statements(compiled, lo, hi)
     update = annotate_statement(state.adapter, model.name)
     if not model.metrics:
         bound = update.bind(update.params | annotate_params(state.adapter, keys, None, paths))
-        return Annotations(export=exports, record=[ScriptStatement(bound)])
+        return Annotations(export=exports, record=[ScriptStatement(bound), step])
     values = compiled.metric_values(lo, hi)
     query = Statement.build(compiled.adapter, values.tree, values.params)
 
@@ -53,7 +58,7 @@ def step_annotations(compiled: CompiledModel, state: WarehouseState, lo: int, hi
     return Annotations(
         measure=[ScriptStatement(query, collects=collect)],
         export=exports,
-        record=[ScriptStatement(update, note=METRICS_NOTE)],
+        record=[ScriptStatement(update, note=METRICS_NOTE), step],
     )
 
 

@@ -37,7 +37,7 @@ class DeleteInsert(WriteStrategy):
             record = self.state.materialize_statements(
                 model.name, keys, model.fingerprint, counts=counts, run_id=run_id
             )
-        extra = step_annotations(compiled, self.state, lo, hi)
+        extra = step_annotations(compiled, self.state, lo, hi, run_id)
         return StepScript(
             model.name,
             lo,

@@ -139,7 +139,7 @@ class InsertOverwrite(WriteStrategy):
                 model.name, keys, model.fingerprint, run_id=run_id
             )
             body = [stage, write, phase(Phase.RECORD, record, in_transaction=True, on_state=True)]
-        extra = step_annotations(compiled, self.state, lo, hi)
+        extra = step_annotations(compiled, self.state, lo, hi, run_id)
         if extra.record:  # read from the target once its files are replaced, recorded with the status rows
             *written, record_phase = body
             more = tuple(extra.record)

@@ -1,0 +1,93 @@
+"""`sqlbackfill runs`: the run history, newest first, and one run's steps (`runs show RUN_ID`)."""
+
+from __future__ import annotations
+
+import click
+from rich.markup import escape
+from rich.table import Table
+
+from sqlbackfill.cli.options import project_options
+from sqlbackfill.cli.output import consoles
+from sqlbackfill.cli.shapes import dumps
+from sqlbackfill.errors import UsageError
+from sqlbackfill.running import Session
+from sqlbackfill.running.history import list_runs, run_view, show_run, step_view
+
+SHOW = "show"
+
+
+@click.command("runs")
+@click.argument("models", nargs=-1)
+@project_options
+@click.option("--limit", type=int, default=20, show_default=True, metavar="N", help="Newest N runs.")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+    help="How to show the runs.",
+)
+def runs_command(
+    models: tuple[str, ...], project: str, target: str | None, limit: int, output_format: str
+) -> None:
+    """Runs newest first, with what each did per model (MODELS: selectors as in `run`; all when none).
+
+    `sqlbackfill runs show RUN_ID` shows one run's steps: each step's partitions, status (materialized,
+    failed, skipped), rows and error. Read-only."""
+    session = Session.open(project, target)
+    out, _ = consoles()
+    if models and models[0] == SHOW:
+        if len(models) != 2:
+            raise UsageError("runs show takes one run id: `sqlbackfill runs show RUN_ID`")
+        run, steps = show_run(session, models[1])
+        if output_format == "json":
+            click.echo(dumps(run_view(run) | {"steps": [step_view(s) for s in steps]}))
+            return
+        out.print(f"run {escape(run.run_id)}: {run.outcome}")
+        table = Table("model", "first key", "last key", "partitions", "status", "rows", "error", "finished")
+        for step in map(step_view, steps):
+            table.add_row(
+                *(
+                    escape(str(step[k] if step[k] is not None else ""))
+                    for k in ("model", "first_key", "last_key")
+                ),
+                str(step["partitions"]),
+                step["status"],
+                "" if step["rows"] is None else str(step["rows"]),
+                escape(step["error"] or ""),
+                step["finished_at"] or "",
+            )
+        out.print(table)
+        return
+    runs = list_runs(session, models, limit)
+    if output_format == "json":
+        click.echo(dumps({"runs": [run_view(r) for r in runs]}))
+        return
+    if not runs:
+        out.print("no runs recorded")
+        return
+    table = Table("run", "started", "outcome", "model", "mode", "keys")
+    for column in ("materialized", "failed", "skipped", "rows"):
+        table.add_column(column, justify="right")
+    for shown in map(run_view, runs):
+        for index, model in enumerate(shown["models"]):
+            first = index == 0
+            keys = (
+                model["first_key"]
+                if model["first_key"] == model["last_key"]
+                else (f"{model['first_key']} … {model['last_key']}")
+            )
+            table.add_row(
+                escape(shown["run_id"]) if first else "",
+                (shown["started_at"] or "") if first else "",
+                shown["outcome"] if first else "",
+                escape(model["name"]),
+                model["mode"] or "",
+                escape(keys or ""),
+                str(model["materialized"]),
+                str(model["failed"]),
+                str(model["skipped"]),
+                "" if model["rows"] is None else str(model["rows"]),
+            )
+    out.print(table)

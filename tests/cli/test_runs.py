@@ -1,0 +1,99 @@
+"""`sqlbackfill runs` and `runs show`: run history newest first, each run's steps, JSON shapes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+
+from tests.cli.helpers import invoke
+
+
+def _runs(root: Path, *args: str) -> list[dict[str, object]]:
+    result = invoke("runs", "--project", root, "--format", "json", *args)
+    assert result.exit_code == 0, result.output
+    runs = json.loads(result.stdout)["runs"]
+    assert isinstance(runs, list)
+    return runs
+
+
+def _show(root: Path, run_id: str) -> dict[str, object]:
+    result = invoke("runs", "show", run_id, "--project", root, "--format", "json")
+    assert result.exit_code == 0, result.output
+    shown = json.loads(result.stdout)
+    assert isinstance(shown, dict)
+    return shown
+
+
+def _sql(root: Path, sql: str) -> None:
+    con = duckdb.connect(str(root / "warehouse.duckdb"))
+    try:
+        con.execute(sql)
+    finally:
+        con.close()
+
+
+def test_runs_are_listed_newest_first_with_each_models_share(demo_project: Path) -> None:
+    assert _runs(demo_project) == []  # nothing recorded, nothing created
+    assert invoke("run", "--project", demo_project, "--single-run").exit_code == 0
+    args = ["run", "partitioned_sales_data", "--project", demo_project]
+    assert invoke(*args, "--start", "2026-01-15", "--end", "2026-01-16").exit_code == 0
+    newest, first = _runs(demo_project)
+    assert newest["outcome"] == first["outcome"] == "success"
+    assert [m["name"] for m in first["models"]] == [  # type: ignore[index]
+        "partitioned_sales_data",
+        "daily_sales_summary",
+        "monthly_sales_summary",
+    ]
+    (model,) = newest["models"]  # type: ignore[misc]
+    assert model == {
+        "name": "partitioned_sales_data",
+        "mode": "per_partition",
+        "first_key": "2026-01-15",
+        "last_key": "2026-01-16",
+        "partitions": 2,
+        "materialized": 2,
+        "failed": 0,
+        "skipped": 0,
+        "rows": 14,
+        "outcome": "success",
+    }
+    assert str(newest["started_at"]) >= str(first["finished_at"])
+    assert [r["run_id"] for r in _runs(demo_project, "--limit", "1")] == [newest["run_id"]]
+    only_monthly = _runs(demo_project, "monthly_sales_summary")
+    assert [r["run_id"] for r in only_monthly] == [first["run_id"]]
+
+
+def test_a_runs_steps_keep_their_history_after_later_rebuilds(demo_project: Path) -> None:
+    _sql(demo_project, "INSERT INTO raw_sales VALUES ('2026-01-20', 'durian', -3, 12.50)")
+    assert invoke("run", "--project", demo_project, "--single-run").exit_code == 1
+    (failed_run,) = _runs(demo_project)
+    assert failed_run["outcome"] == "failed"
+    shown = _show(demo_project, str(failed_run["run_id"]))
+    steps = shown["steps"]
+    assert isinstance(steps, list)
+    daily = [s for s in steps if s["model"] == "partitioned_sales_data"]
+    # The single run failed, was bisected: every partition but the bad day committed in some step.
+    assert sum(s["partitions"] for s in daily if s["status"] == "materialized") == 30
+    (bad,) = [s for s in daily if s["status"] == "failed"]
+    assert (bad["first_key"], bad["last_key"], bad["partitions"]) == ("2026-01-20", "2026-01-20", 1)
+    assert "negative quantity for durian" in bad["error"]
+    assert sum(s["rows"] for s in daily if s["status"] == "materialized") == 295
+    skipped = [s for s in steps if s["status"] == "skipped"]
+    assert {s["model"] for s in skipped} == {"daily_sales_summary", "monthly_sales_summary"}
+    assert all(s["error"] for s in skipped)  # why they were not run
+
+    _sql(demo_project, "DELETE FROM raw_sales WHERE quantity < 0")
+    assert invoke("run", "--project", demo_project, "--only-failed").exit_code == 0
+    assert _show(demo_project, str(failed_run["run_id"]))["steps"] == steps  # untouched by the rebuild
+
+
+def test_runs_show_of_an_unknown_run_is_exit_2(demo_project: Path) -> None:
+    assert invoke("run", "--project", demo_project, "--single-run").exit_code == 0
+    result = invoke("runs", "show", "nope", "--project", demo_project)
+    assert result.exit_code == 2
+    assert "no run 'nope' is recorded" in result.stderr
+    assert invoke("runs", "show", "--project", demo_project).exit_code == 2
+    table = invoke("runs", "--project", demo_project)
+    assert table.exit_code == 0 and "success" in table.stdout and "partitioned_sales" in table.stdout
