@@ -36,6 +36,7 @@ def test_a_failed_single_run_records_what_each_step_did(warehouse: Warehouse, tm
     assert (reader.name, reader.skipped, reader.materialized) == ("reader", 1, 5)
 
     run, steps = api.run_steps(loaded, report.run_id)
+    assert run.run_id == report.run_id
     mine = [s for s in steps if s.model == "guarded"]
     assert sum(s.partitions for s in mine if s.status == "materialized") == 5
     assert sum(s.rows or 0 for s in mine if s.status == "materialized") == wanted_rows
