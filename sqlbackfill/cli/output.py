@@ -17,6 +17,7 @@ from sqlbackfill.running import (
     RunReport,
     StepFinished,
     StepRetried,
+    StepStarted,
 )
 from sqlbackfill.running.compile import plural
 
@@ -45,6 +46,7 @@ class RunPrinter:
         self.err = err
         self.progress: Progress | None = None
         self.task: TaskID | None = None
+        self.rows = 0  # rows written by the current model's committed steps
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, Note):
@@ -56,30 +58,16 @@ class RunPrinter:
                 f"in {plural(event.steps, 'step')}"
             )
             if self.err.is_terminal:
-                # Imported here: a run without a terminal (cron, CI, a no-op) never pays for it.
-                from rich.progress import (
-                    BarColumn,
-                    MofNCompleteColumn,
-                    Progress,
-                    TextColumn,
-                    TimeElapsedColumn,
-                )
-
-                self.progress = Progress(
-                    TextColumn("  {task.description}"),
-                    BarColumn(),
-                    MofNCompleteColumn(),
-                    TimeElapsedColumn(),
-                    console=self.err,
-                    transient=True,
-                )
-                self.progress.start()
-                self.task = self.progress.add_task(event.model, total=event.partitions)
+                self._start_progress(event)
+        elif isinstance(event, StepStarted):
+            if self.progress is not None and self.task is not None:
+                self.progress.update(self.task, span=_span(event.keys))
         elif isinstance(event, StepFinished):
             if not event.ok:
                 self.err.print(f"  [red]failed[/] {escape(_span(event.keys))}: {escape(event.error or '')}")
+            self.rows += event.rows or 0
             if self.progress is not None and self.task is not None:
-                self.progress.advance(self.task, len(event.keys))
+                self.progress.update(self.task, advance=len(event.keys), rows=self.rows)
         elif isinstance(event, StepRetried):
             self.err.print(
                 f"  [yellow]retrying[/] {escape(_span(event.keys))} in {event.delay:.1f}s "
@@ -97,6 +85,47 @@ class RunPrinter:
                 parts.append(f"[yellow]{event.skipped} skipped[/]")
             # Wall time: with --concurrency, steps overlap and their times add up to more than the run took.
             self.err.print(f"  {', '.join(parts)} in {event.seconds:.2f}s")
+
+    def _start_progress(self, event: ModelStarted) -> None:
+        """A bar with partitions done, their rate, rows written, elapsed time, the time left, and the span of
+        the step running (what a single long step is doing)."""
+        # Imported here: a run without a terminal (cron, CI, a no-op) never pays for it.
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            ProgressColumn,
+            Task,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+        from rich.text import Text
+
+        class RateColumn(ProgressColumn):
+            """Partitions per second over the model's run so far."""
+
+            def render(self, task: Task) -> Text:
+                elapsed = task.elapsed or 0.0
+                rate = task.completed / elapsed if elapsed > 0 and task.completed else None
+                return Text("" if rate is None else f"{rate:,.1f} partitions/s", style="progress.data.speed")
+
+        self.rows = 0
+        self.progress = Progress(
+            TextColumn("  {task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            RateColumn(),
+            TextColumn("{task.fields[rows]:,} rows"),
+            TimeElapsedColumn(),
+            TextColumn("eta"),
+            TimeRemainingColumn(),
+            TextColumn("{task.fields[span]}"),
+            console=self.err,
+            transient=True,
+        )
+        self.progress.start()
+        self.task = self.progress.add_task(event.model, total=event.partitions, rows=0, span="")
 
     def _stop(self) -> None:
         if self.progress is not None:

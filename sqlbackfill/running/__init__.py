@@ -9,6 +9,7 @@ from sqlbackfill.running.events import (
     PartitionsSkipped,
     StepFinished,
     StepRetried,
+    StepStarted,
 )
 from sqlbackfill.running.hooks import Hooks, Step, StepResult
 from sqlbackfill.running.report import ModelReport, RunReport
@@ -37,6 +38,7 @@ __all__ = [
     "StepFinished",
     "StepResult",
     "StepRetried",
+    "StepStarted",
     "collect_status",
     "model_status",
     "new_run_id",

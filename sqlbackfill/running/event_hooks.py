@@ -13,6 +13,7 @@ from sqlbackfill.running.events import (
     PartitionsSkipped,
     StepFinished,
     StepRetried,
+    StepStarted,
 )
 from sqlbackfill.running.hooks import Hooks, Step, StepResult
 from sqlbackfill.running.report import ModelReport
@@ -29,6 +30,9 @@ class EventHooks(Hooks):
 
     def on_model_start(self, model: Model, report: ModelReport) -> None:
         self.listener(ModelStarted(model.name, report.mode, report.partitions, report.steps))
+
+    def on_step_start(self, step: Step) -> None:
+        self.listener(StepStarted(step.model.name, step.keys))
 
     def after_commit(self, step: Step, result: StepResult) -> None:
         self.listener(StepFinished(step.model.name, step.keys, True, result.seconds, rows=result.rows))

@@ -25,6 +25,14 @@ class ModelStarted:
 
 
 @dataclass(frozen=True)
+class StepStarted:
+    """A step (a transaction) is about to run over `keys`."""
+
+    model: str
+    keys: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class StepFinished:
     """One step (a transaction) committed or failed."""
 
@@ -70,7 +78,7 @@ class ModelFinished:
     seconds: float = 0.0
 
 
-Event = Note | ModelStarted | StepFinished | StepRetried | PartitionsSkipped | ModelFinished
+Event = Note | ModelStarted | StepStarted | StepFinished | StepRetried | PartitionsSkipped | ModelFinished
 Listener = Callable[[Event], None]
 
 

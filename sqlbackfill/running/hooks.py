@@ -53,6 +53,9 @@ class Hooks:
     def before_commit(self, step: Step, adapter: EngineAdapter) -> None:
         """Inside the step's transaction, after its writes: raise to fail and roll back the step."""
 
+    def on_step_start(self, step: Step) -> None:
+        """A step is about to run (a bisected range's halves are steps too)."""
+
     def after_commit(self, step: Step, result: StepResult) -> None:
         """The step committed."""
 
@@ -95,6 +98,10 @@ class HookChain(Hooks):
     def before_commit(self, step: Step, adapter: EngineAdapter) -> None:
         for hook in self.hooks:
             hook.before_commit(step, adapter)
+
+    def on_step_start(self, step: Step) -> None:
+        for hook in self.hooks:
+            hook.on_step_start(step)
 
     def after_commit(self, step: Step, result: StepResult) -> None:
         for hook in self.hooks:

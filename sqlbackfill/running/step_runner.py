@@ -85,6 +85,7 @@ class StepRunner:
 
     def _build(self, lo: int, hi: int, attempt: Attempt) -> None:
         step = self._step(lo, hi)
+        self.post(partial(self.hooks.on_step_start, step))
         started = time.perf_counter()
         try:
             rows = self._with_retries(step)

@@ -23,62 +23,57 @@ class StepLog:
 
     def __init__(self, adapter: EngineAdapter) -> None:
         self.adapter = adapter
-        self._insert: Statement | None = None
+        self._inserts: dict[bool, Statement] = {}
 
-    def _statement(self) -> Statement:
-        if self._insert is None:
+    def _statement(self, committed: bool) -> Statement:
+        """The INSERT of a step row; a committed step's has its status and no error written in."""
+        if committed not in self._inserts:
+            values: list[exp.Expr] = []
+            for name, _ in STEP_COLUMNS:
+                if committed and name == "status":
+                    values.append(exp.Literal.string(PartitionStatus.MATERIALIZED.value))
+                elif committed and name == "error":
+                    values.append(exp.cast(exp.null(), "TEXT"))
+                else:
+                    values.append(exp.Placeholder(this=f"step_{name}"))
             insert = exp.insert(
-                exp.values([tuple(exp.Placeholder(this=f"step_{name}") for name, _ in STEP_COLUMNS)]),
-                tables.table(STEPS),
-                columns=tables.names(STEP_COLUMNS),
+                exp.values([tuple(values)]), tables.table(STEPS), columns=tables.names(STEP_COLUMNS)
             )
-            self._insert = Statement.build(self.adapter, insert)
-        return self._insert
+            self._inserts[committed] = Statement.build(self.adapter, insert)
+        return self._inserts[committed]
 
-    def row(
-        self,
-        run_id: str | None,
-        model: str,
-        keys: Sequence[str],
-        status: str,
-        *,
-        rows: int | None = None,
-        error: str | None = None,
-    ) -> Statement:
-        """The INSERT of one step's row; without `run_id` (compile) the run's values stay placeholders. A
-        committed step's row count is the `row_count` the write yields (bound when the step runs)."""
+    def _params(self, run_id: str | None, model: str, keys: Sequence[str]) -> dict[str, Any]:
         params: dict[str, Any] = {
             "step_model": model,
             "step_first_key": keys[0] if keys else None,
             "step_last_key": keys[-1] if keys else None,
             "step_partitions": len(keys),
-            "step_status": status,
-            "step_row_count": rows,
-            "step_error": error,
         }
         if run_id is not None:
             now = utc_now()
             params |= {"step_run_id": run_id, "step_started_at": now, "step_finished_at": now}
-        return self._statement().bind(params)
+        return params
 
     def committed(self, model: str, keys: Sequence[str], run_id: str | None) -> Statement:
-        """The row of a step that commits with its data (its rows bound from the write's count)."""
-        return self.row(run_id, model, keys, PartitionStatus.MATERIALIZED.value)
+        """The row of a step that commits with its data; its rows (`step_row_count`) and finish time are
+        bound as it runs (`finished`). Without `run_id` (compile) the run's values stay placeholders."""
+        return self._statement(True).bind(self._params(run_id, model, keys))
 
     def record(
         self, run_id: str, model: str, spans: Sequence[Sequence[str]], status: str, error: str | None
     ) -> None:
-        """Rows for steps that did not commit (failed or skipped), one per span of keys, in the caller's
-        transaction (or autocommitted)."""
+        """Rows for steps that did not commit (failed or skipped, with why), one per span of keys, in the
+        caller's transaction (or autocommitted)."""
         for keys in spans:
             if keys:
-                self.row(run_id, model, keys, status, error=error).run(self.adapter)
+                params = self._params(run_id, model, keys)
+                params |= {"step_status": status, "step_row_count": None, "step_error": error}
+                self._statement(False).bind(params).run(self.adapter)
 
 
 def finished(statement: Statement, known: dict[str, Any]) -> Statement:
     """A committed step's row as it runs: its rows from the write (`row_count`) and its finish time now."""
     rows = known.get("row_count")
-    return statement.bind(
-        {**statement.params, "step_finished_at": utc_now()}
-        | ({"step_row_count": rows} if isinstance(rows, int) else {})
-    )
+    params = {**statement.params, "step_finished_at": utc_now()}
+    params["step_row_count"] = rows if isinstance(rows, int) else None  # None: the engine did not say
+    return statement.bind(params)

@@ -300,23 +300,33 @@ def test_compile_matches_fixture(build: Build, path: Path, index: int) -> None:
 @pytest.mark.parametrize(("path", "index"), TEXT_CASES)
 def test_fixture_transactions_hold_only_dml(path: Path, index: int) -> None:
     """DDL commits an open transaction on Snowflake: every CREATE comes before the first BEGIN, and each
-    step is BEGIN, the window's DELETE and INSERT, the status DELETE and INSERT, COMMIT."""
+    step is BEGIN, the window's DELETE and INSERT, the status DELETE and INSERT, the step's history row,
+    COMMIT."""
     expectation = Fixture.load(path).expectations()[index]
     statements = _statements(list(expectation.lines))
     first = statements.index("BEGIN")
     assert all(s.startswith("CREATE ") for s in statements[:first]), statements[:first]
     steps = statements[first:]
-    assert len(steps) % 6 == 0, steps
-    for at in range(0, len(steps), 6):
-        step = steps[at : at + 6]
+    assert len(steps) % 7 == 0, steps
+    for at in range(0, len(steps), 7):
+        step = steps[at : at + 7]
         kinds = [_kind(statement) for statement in step]
-        assert kinds == ["BEGIN", "DELETE", "INSERT", "DELETE status", "INSERT status", "COMMIT"], step
+        assert kinds == [
+            "BEGIN",
+            "DELETE",
+            "INSERT",
+            "DELETE status",
+            "INSERT status",
+            "INSERT history",
+            "COMMIT",
+        ], step
 
 
 def _kind(statement: str) -> str:
     words = statement.split(" ", 3)
     status = len(words) > 2 and words[2] == "sqlbackfill.partitions"
-    return words[0] + (" status" if status else "")
+    history = len(words) > 2 and words[2] == "sqlbackfill.steps"
+    return words[0] + (" status" if status else "") + (" history" if history else "")
 
 
 @pytest.mark.slow  # every expectation executed on its warehouse
@@ -344,7 +354,10 @@ def test_compiled_statements_run(build: Build, path: Path, index: int) -> None:
             if sql == "COMMIT":
                 adapter.commit()
                 continue
-            values = {"row_count": inserted, "run_id": "fixture-run", "updated_at": NOW.replace(tzinfo=None)}
+            moment = NOW.replace(tzinfo=None)
+            values = {"row_count": inserted, "run_id": "fixture-run", "updated_at": moment}
+            values |= {"step_run_id": "fixture-run", "step_row_count": inserted}
+            values |= {"step_started_at": moment, "step_finished_at": moment}
             params = {name: values[name] for pair in _PARAM.findall(sql) for name in pair if name}
             count = adapter.execute(_driver_text(adapter, sql, params), params)
             if sql.startswith(f"INSERT INTO {target} "):

@@ -271,10 +271,12 @@ def test_start_and_finish_run(adapter: DuckDBAdapter, state: WarehouseState) -> 
         "started_at": started,
         "finished_at": None,
         "outcome": "running",
+        "rows": 0,
     }
-    state.finish_run("run-1", "daily", {"succeeded": 3, "failed": 2}, "failed")
+    state.finish_run("run-1", "daily", {"succeeded": 3, "failed": 2, "rows": 40}, "failed")
     rows = run_rows(adapter)
     finished = rows[("run-1", "daily")]
+    assert finished["rows"] == 40
     assert (finished["succeeded"], finished["failed"], finished["skipped"]) == (3, 2, 0)
     assert finished["outcome"] == "failed"
     assert isinstance(finished["finished_at"], dt.datetime)

@@ -35,7 +35,16 @@ WEEKLY = """-- partition_by: week
 SELECT CAST(date_trunc('week', d) AS DATE) AS week, SUM(n) AS n FROM daily
 WHERE d >= @start AND d < @end GROUP BY 1
 """
-RUN_ONLY = {"run_id", "updated_at", "row_count"}  # values compile leaves as placeholders
+# Values compile leaves as placeholders.
+RUN_ONLY = {
+    "run_id",
+    "updated_at",
+    "row_count",
+    "step_run_id",
+    "step_started_at",
+    "step_finished_at",
+    "step_row_count",
+}
 MODES = {
     "per-partition": (False, True, None),
     "batch-of-4": (False, False, 4),
