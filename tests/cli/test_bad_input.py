@@ -761,7 +761,7 @@ CASES = [
     case(
         "sql-does-not-parse",
         ["run"],
-        f"{MODEL}:20:",
+        f"{MODEL}:22:",
         "SQL does not parse (duckdb)",
         "fix the SELECT",
         setup=edit(MODEL, "quantity * price AS amount", "quantity * price AS amount )"),
@@ -769,7 +769,7 @@ CASES = [
     case(
         "sql-unterminated-string",
         ["run"],
-        f"{MODEL}:15:",
+        f"{MODEL}:17:",
         "SQL does not tokenize",
         "close it",
         setup=edit(MODEL, "'negative quantity for '", "'negative quantity for "),
@@ -777,7 +777,7 @@ CASES = [
     case(
         "sql-two-statements",
         ["run"],
-        f"{MODEL}:23:",
+        f"{MODEL}:25:",
         "holds more than one statement",
         "a model is exactly one SELECT",
         setup=edit(MODEL, "date < @end", "date < @end;\nDELETE FROM raw_sales;"),
@@ -1272,7 +1272,7 @@ INPUT_CASES = [
     case(
         "sql-2000-nested-parentheses",
         ["status"],
-        f"{MODEL}:10:",
+        f"{MODEL}:12:",
         "nests too deeply for sqlglot (2000 levels",
         setup=edit(MODEL, "    date,\n", "    " + "(" * 2000 + "date" + ")" * 2000 + " AS date,\n"),
     ),
@@ -1360,8 +1360,8 @@ INPUT_CASES = [
     case(
         "sql-column-twice-in-the-output",
         ["run"],
-        f"{MODEL}:20:",
-        "column 'price' is in the SELECT's output twice (first on line 19)",
+        f"{MODEL}:22:",
+        "column 'price' is in the SELECT's output twice (first on line 21)",
         "alias one of them (… AS price_2)",
         setup=edit(MODEL, "    price,\n", "    price,\n    price,\n"),
     ),

@@ -62,8 +62,16 @@ def test_json_shape_after_a_full_run(demo_built: Path) -> None:
         assert list(model["counts"]) == list(STATUSES)
         assert model["counts"] == BUILT[model["name"]]
         assert [p["key"] for p in model["partitions"]] == KEYS[model["name"]]
+        exports = model["name"] == UPSTREAM  # the demo's daily model exports and has metrics
         for p in model["partitions"]:
-            assert set(p) == {"key", "status", "rows", "error", "updated_at"}
+            assert set(p) == {"key", "status", "rows", "error", "updated_at", "metrics"} | (
+                {"path"} if exports else set()
+            )
+            if exports:
+                assert p["metrics"]["row_count"] == p["rows"]
+                assert p["path"] == f"exports/{p['key'][:4]}/{p['key'][5:7]}/{p['key'][8:]}/sales.csv"
+            else:
+                assert p["metrics"] == {}
             assert p["status"] == "materialized"
             assert isinstance(p["rows"], int)
             assert p["error"] is None
@@ -78,8 +86,10 @@ def test_json_on_a_fresh_project_is_missing_or_waiting_and_creates_nothing(demo_
     for name, model in models.items():
         assert model["counts"] == FRESH[name]
         assert [p["key"] for p in model["partitions"]] == KEYS[name]
-    empty = {"rows": None, "error": None, "updated_at": None}
-    assert models[UPSTREAM]["partitions"] == [{"key": key, "status": "missing", **empty} for key in JANUARY]
+    empty = {"rows": None, "error": None, "updated_at": None, "metrics": {}}
+    assert models[UPSTREAM]["partitions"] == [
+        {"key": key, "status": "missing", **empty, "path": None} for key in JANUARY
+    ]
     # Each summary day waits on the same day of the daily model, the month on every summary day.
     assert models[SUMMARY]["partitions"] == [
         {"key": key, "status": "waiting", **empty, "waiting_on": [{"model": UPSTREAM, "keys": [key]}]}
@@ -185,6 +195,7 @@ def test_json_shows_waiting_partitions_with_what_they_wait_on(demo_project: Path
         "rows": None,
         "error": None,
         "updated_at": None,
+        "metrics": {},
         "waiting_on": [{"model": UPSTREAM, "keys": ["2026-01-31"]}],
     }
     assert models[MONTHLY]["counts"] == {**NONE, "waiting": 1}
@@ -195,6 +206,7 @@ def test_json_shows_waiting_partitions_with_what_they_wait_on(demo_project: Path
             "rows": None,
             "error": None,
             "updated_at": None,
+            "metrics": {},
             "waiting_on": [{"model": SUMMARY, "keys": ["2026-01-31"]}],
         }
     ]

@@ -125,11 +125,14 @@ def test_compile_prints_the_exact_statements_of_a_step(spark: SparkWarehouse, tm
         f"-- record, on the state store duckdb {state}",
         "BEGIN;",
         "DELETE FROM sqlbackfill.partitions WHERE model = 'daily' AND partition_key = '2026-03-06';",
-        lines[-2],  # the status insert: its values (run id, time, the write's row count) only a run knows
+        lines[-3],  # the status insert: its values (run id, time, the write's row count) only a run knows
+        "INSERT INTO sqlbackfill.steps (run_id, model, first_key, last_key, partitions, status, row_count, "
+        "error, started_at, finished_at) VALUES ($step_run_id, 'daily', '2026-03-06', '2026-03-06', 1, "
+        "'materialized', $step_row_count, CAST(NULL AS TEXT), $step_started_at, $step_finished_at);",
         "COMMIT;",
     ]
-    assert lines[-2].startswith("INSERT INTO sqlbackfill.partitions (model, partition_key, status, row_count")
-    assert "$row_count" in lines[-2] and "$run_id" in lines[-2]
+    assert lines[-3].startswith("INSERT INTO sqlbackfill.partitions (model, partition_key, status, row_count")
+    assert "$row_count" in lines[-3] and "$run_id" in lines[-3]
     staged = CliRunner().invoke(
         cli,
         [

@@ -1,6 +1,4 @@
--- The sales example: one row per sale, with its amount, partitioned by sale date in Tokyo. Each day's rows
--- are also written to exports/2026/01/15/sales.csv (re-runs replace that day's file only), and each
--- partition records its row_count and total_amount.
+-- The sales example: one row per sale, with its amount, partitioned by sale date in Tokyo.
 -- name: partitioned_sales_data
 -- partition_by: date
 -- grain: day
