@@ -62,7 +62,7 @@ class Header:
     @property
     def kind(self) -> Kind:
         """VALUES when the header has `values:`, else TIME."""
-        return Kind.VALUES if VALUES.name in self.entries else Kind.TIME
+        return Kind.VALUES if VALUES.name in self.entries or "values_from" in self.entries else Kind.TIME
 
     def value(self, key: HeaderKey[T]) -> T | None:
         """A key parsed by its spec (its default when left out); None when absent without a default."""

@@ -84,6 +84,13 @@ VALUES = HeaderKey(
     doc="fixed partition values instead of a grain: `us, jp, eu`",
     fingerprint=Fingerprint(3, hv.joined),
 )
+VALUES_FROM = HeaderKey(
+    name="values_from",
+    applies=Kind.VALUES,
+    parse=hv.text,
+    doc="dynamic partition values: a query whose distinct values, sorted, are the partitions, read each time "
+    "the project loads: `SELECT DISTINCT region FROM raw_sales`",
+)
 START = HeaderKey(
     name="start",
     applies=Kind.TIME,
@@ -172,6 +179,7 @@ HEADER_SPEC: tuple[HeaderKey[Any], ...] = (
     DEPENDS_ON_PAST,
     METRICS,
     EXPORT,
+    VALUES_FROM,
 )
 BY_NAME: dict[str, HeaderKey[Any]] = {key.name: key for key in HEADER_SPEC}
 HEADER_KEYS = tuple(BY_NAME)

@@ -6,6 +6,7 @@ import datetime as dt
 import errno
 import os
 import stat
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from sqlbackfill.config import NotUtf8, decode_utf8
 from sqlbackfill.errors import ConfigError, ModelError
 from sqlbackfill.model.graph import ModelGraph
 from sqlbackfill.model.model import Model, build_model
+from sqlbackfill.partitions import ValuePartitioning
 
 
 def load_models(
@@ -31,10 +33,12 @@ def load_graph(
     now: dt.datetime | None = None,
     home_schema: str | None = None,
     project_dir: Path | None = None,
+    discover: Callable[[Model], tuple[str, ...]] | None = None,
 ) -> ModelGraph:
     """All `*.sql` files under `models_dir`, checked, as the project's model graph. `home_schema`: where
     the target puts an unqualified table (so `main.t` and `t` are one table on DuckDB); `project_dir`:
-    what relative `export:` paths start from (the models folder's parent when None)."""
+    what relative `export:` paths start from (the models folder's parent when None); `discover`: the values
+    of a `values_from:` model (its query run on the target; without it such a model has no partitions)."""
     if not models_dir.is_dir():
         raise ConfigError(f'{models_dir}: models folder not found; create it or set [project] models = "DIR"')
     moment = now or dt.datetime.now(dt.UTC)
@@ -45,6 +49,9 @@ def load_graph(
         shown = _display(path, base)
         text = read_text(path, shown)
         model = build_model(path, text, dialect, moment, shown)
+        if model.values_from is not None and discover is not None:
+            values = discover(model)
+            model = replace(model, partitioning=ValuePartitioning(values), bounds=(0, len(values)))
         models.append(replace(model, home_schema=home, project_dir=project_dir or base))
     _check_unique(models)
     _check_depends_on(models)

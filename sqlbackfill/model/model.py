@@ -7,6 +7,7 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
+import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
@@ -25,9 +26,11 @@ from sqlbackfill.model.header_keys import (
     PARTITION_BY,
     START,
     TIMEZONE,
+    VALUES_FROM,
 )
 from sqlbackfill.model.metrics import Metric, parse_metrics
 from sqlbackfill.model.query import RENDER_FRAMES, ParsedQuery, parse_query, recursion_budget, too_deep
+from sqlbackfill.model.values_from import normal_form, parse_values_from
 from sqlbackfill.partitions import Grain, Partitioning, Run, TimePartitioning, ValuePartitioning
 from sqlbackfill.vocabulary import Mode
 
@@ -58,6 +61,7 @@ class Model:
     metrics: tuple[Metric, ...] = ()  # `-- metrics:` aggregates recorded per partition
     export: Export | None = None  # `-- export:` the file each partition is written to
     project_dir: Path | None = None  # where relative `export:` paths start (the project folder)
+    values_from: exp.Query | None = None  # `-- values_from:` the query listing the partitions (discovered)
 
     @property
     def is_time(self) -> bool:
@@ -111,7 +115,15 @@ def build_model(
         depends_on_past=header.setting(DEPENDS_ON_PAST),
         metrics=_metrics(header, dialect),
         export=_export(header, partitioning, bounds),
+        values_from=_values_from(header, dialect),
     )
+
+
+def _values_from(header: Header, dialect: str) -> exp.Query | None:
+    raw = header.value(VALUES_FROM)
+    if raw is None:
+        return None
+    return parse_values_from(raw, dialect, lambda message: header.error(VALUES_FROM.name, message))
 
 
 def _export(header: Header, partitioning: Partitioning, bounds: Run) -> Export | None:
@@ -132,7 +144,14 @@ def fingerprint(query: ParsedQuery, header: Header, dialect: str) -> str:
     """Normalised SQL (no comments, no formatting, identifier case folded) plus the data-changing keys."""
     normalized = normalize_identifiers(query.ast.copy(), dialect=dialect)
     sql = normalized.sql(dialect=dialect, comments=False)
-    digest = hashlib.sha256(f"{sql}\n{header.fingerprint_part()}".encode()).hexdigest()
+    part = header.fingerprint_part()
+    values_from = header.get(VALUES_FROM.name)
+    if values_from is not None:  # the query is fingerprinted, never the values it finds
+        try:
+            part += ";values_from=" + normal_form(sqlglot.parse_one(values_from, dialect=dialect), dialect)
+        except (ParseError, TokenError):
+            part += ";values_from=" + values_from.strip()  # refused with its line when the model is built
+    digest = hashlib.sha256(f"{sql}\n{part}".encode()).hexdigest()
     return digest[:16]
 
 
@@ -200,6 +219,10 @@ def _fold(name: str, dialect: str) -> str:
 def _partitioning(header: Header, now: dt.datetime) -> tuple[Partitioning, Run, tuple[str, ...]]:
     values = header.values()
     header.check_kind()
+    if header.get(VALUES_FROM.name) is not None:
+        if values is not None:
+            raise header.error(VALUES_FROM.name, "a model takes `values:` or `values_from:`, not both")
+        return ValuePartitioning(()), (0, 0), ()  # the values are discovered when the project loads
     if values is not None:
         return ValuePartitioning(values), (0, len(values)), ()
     grain = header.setting(GRAIN)

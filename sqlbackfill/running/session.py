@@ -12,6 +12,7 @@ from sqlbackfill.engines import EngineAdapter, adapter_for
 from sqlbackfill.errors import ConfigError, PartitionKeyError, UsageError
 from sqlbackfill.model import Model, ModelGraph, load_graph, select_models
 from sqlbackfill.partitions import Run, Selection
+from sqlbackfill.running.discovery import ValuesDiscovery
 from sqlbackfill.state import WarehouseState
 
 
@@ -52,12 +53,14 @@ class Session:
                 f'{CONFIG_FILE}: [targets.{chosen.name}] schema = "{home}" is sqlbackfill\'s own schema, '
                 "which holds its status tables; models cannot be written there: pick another schema"
             )
-        return cls(
-            project,
-            chosen,
-            load_graph(project.models_dir, project.dialect, moment, home, project.root),
-            moment,
-        )
+        discovery = ValuesDiscovery(chosen)
+        try:
+            graph = load_graph(
+                project.models_dir, project.dialect, moment, home, project.root, discovery.values
+            )
+        finally:
+            discovery.close()
+        return cls(project, chosen, graph, moment)
 
     def connect(self, *, read_only: bool = False) -> tuple[EngineAdapter, WarehouseState]:
         """An open adapter and the state store: on it, or where the engine keeps it (Spark's

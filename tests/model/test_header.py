@@ -68,6 +68,7 @@ def test_known_keys_are_the_documented_ones() -> None:
         "depends_on_past",
         "metrics",
         "export",
+        "values_from",
     )
     assert GRAINS == ("hour", "day", "week", "month", "year")
     assert set(DATA_KEYS) == {"partition_by", "grain", "timezone", "values"}

@@ -58,7 +58,7 @@ def test_fingerprinted_keys_and_their_order_are_frozen() -> None:
 def test_kinds() -> None:
     time_only = {key.name for key in HEADER_SPEC if key.applies is Kind.TIME}
     assert time_only == {"grain", "start", "end", "timezone", "lookback"}
-    assert {key.name for key in HEADER_SPEC if key.applies is Kind.VALUES} == {"values"}
+    assert {key.name for key in HEADER_SPEC if key.applies is Kind.VALUES} == {"values", "values_from"}
     assert Kind.BOTH.includes(Kind.TIME) and Kind.BOTH.includes(Kind.VALUES)
     assert Kind.TIME.includes(Kind.TIME) and not Kind.TIME.includes(Kind.VALUES)
 
