@@ -17,12 +17,13 @@ from sqlbackfill.model import select_models
 from sqlbackfill.planning import mode_from_flags
 from sqlbackfill.running import Session
 from sqlbackfill.running.claims import unlock
-from sqlbackfill.running.compile import compile_steps
+from sqlbackfill.running.compile import compile_steps, plural
 from sqlbackfill.running.demo import load_raw_sales, write_demo
 from sqlbackfill.running.policy import DEFAULT_RETRIES
 from sqlbackfill.state.leases import DEFAULT_TTL
 
 LS_PIPE_WIDTH = 400  # piped `ls` output keeps whole names
+LS_TABLE_WIDTH = 120  # narrower terminals get a block per model instead of the table
 
 
 @click.command("run")
@@ -208,10 +209,25 @@ def ls_command(models: tuple[str, ...], project: str, target: str | None, output
         "tags",
         "file",
     )
+    narrow = out.is_terminal and out.width < LS_TABLE_WIDTH
     for model in select_models(session.graph, models):
         lo, hi = model.bounds
         count = model.partitioning.count(lo, hi)
         reads = ", ".join(up.name for up in session.graph.upstream(model))
+        if narrow:  # a block per model: a table of ten columns is unreadable below ~120 columns
+            lookback = f" (lookback {model.lookback})" if model.lookback and reads else ""
+            out.print(
+                f"[bold]{escape(model.name)}[/]  {escape(model.partitioning.label)} · "
+                f"{plural(count, 'partition')} · {escape(model.partitioning.describe_range(model.bounds))} · "
+                f"{model.policy}"
+            )
+            out.print(
+                f"  table {escape(model.table.sql(dialect=model.dialect))} by {escape(model.partition_by)}"
+                f" · reads {escape(reads + lookback) or '–'} · tags {escape(', '.join(model.tags)) or '–'}"
+                f" · {escape(model.display_path)}",
+                style="dim",
+            )
+            continue
         table.add_row(
             escape(model.name),
             escape(model.table.sql(dialect=model.dialect)),
@@ -224,7 +240,8 @@ def ls_command(models: tuple[str, ...], project: str, target: str | None, output
             escape(", ".join(model.tags)),
             escape(model.display_path),
         )
-    out.print(table)
+    if not narrow:
+        out.print(table)
 
 
 @click.command("init")

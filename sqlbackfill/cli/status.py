@@ -34,6 +34,16 @@ SEVERITY: dict[str, int] = {
 }
 MAX_ROWS = 40
 CELL = "■"
+# Without colour (a pipe, a CI log) each status has its own glyph.
+GLYPHS: dict[str, str] = {
+    PartitionStatus.MATERIALIZED: CELL,
+    PartitionStatus.MISSING: ".",
+    PartitionStatus.FAILED: "X",
+    PartitionStatus.STALE: "~",
+    PartitionStatus.RUNNING: ">",
+    PartitionStatus.WAITING: "w",
+}
+MIXED = "◩"  # a coarse cell whose partitions do not all have one status (coloured by the worst of them)
 ERROR_WIDTH = 100
 
 
@@ -88,12 +98,20 @@ def status_command(
             _grid(out, report)
 
 
-def _counts_line(report: ModelStatus) -> Text:
+def _coloured(out: Console) -> bool:
+    return out.color_system is not None and not out.no_color
+
+
+def _glyph(status: str, coloured: bool) -> str:
+    return CELL if coloured else GLYPHS[status]
+
+
+def _counts_line(report: ModelStatus, coloured: bool = True) -> Text:
     text = Text()
     for index, (status, count) in enumerate(report.counts.items()):
         if index:
             text.append("  ")
-        text.append(f"{CELL} ", style=COLOURS[status])
+        text.append(f"{_glyph(status, coloured)} ", style=COLOURS[status])
         text.append(f"{status} {count}")
     return text
 
@@ -119,7 +137,7 @@ def _table(out: Console, report: ModelStatus) -> None:
             escape(p["error"] or _waiting_text(p)),
         )
     out.print(table)
-    out.print(_counts_line(report))
+    out.print(_counts_line(report, _coloured(out)))
 
 
 def _waiting_text(p: PartitionView) -> str:
@@ -134,41 +152,55 @@ def _waiting_text(p: PartitionView) -> str:
 
 def _grid(out: Console, report: ModelStatus) -> None:
     """Cells in rows by period (a month of days, a day of hours); when that makes too many rows, each cell
-    covers a coarser period (day, month, year) and shows the worst status inside."""
+    covers a coarser period (day, month, year): one status inside shows as that status, several as a mix
+    (◩, coloured by the worst of them), so a half-built year never looks like an unbuilt one."""
     model = report.model
+    coloured = _coloured(out)
     out.print(
         Text.assemble(
             (model.name, "bold"),
             f"  {model.partitioning.label}, {plural(len(report.partitions), 'partition')}",
         )
     )
-    cell_of, row_of, unit = _layout(report.partitions, model.is_time)
-    rows: dict[str, dict[str, str]] = {}
+    label_width = 10 if model.is_time else 0  # the widest row label, `2026-01-15`
+    cell_of, row_of, unit = _layout(
+        report.partitions, model.is_time, max(10, (out.width or 80) - label_width - 2)
+    )
+    rows: dict[str, dict[str, tuple[str, bool]]] = {}  # row -> cell -> (worst status, mixed)
     for p in report.partitions:
         cells = rows.setdefault(row_of(p["key"]), {})
         cell = cell_of(p["key"])
+        status = p["status"]
         previous = cells.get(cell)
-        if previous is None or SEVERITY[p["status"]] > SEVERITY[previous]:
-            cells[cell] = p["status"]
+        if previous is None:
+            cells[cell] = (status, False)
+        elif previous[0] != status or previous[1]:
+            worst = status if SEVERITY[status] > SEVERITY[previous[0]] else previous[0]
+            cells[cell] = (worst, True)
     label_width = max((len(label) for label in rows), default=0)
     width = max(10, (out.width or 80) - label_width - 2)
+    mixes = False
     for label, cells in rows.items():
         statuses = list(cells.values())
         for offset in range(0, len(statuses), width):
             line = Text(f"{label if offset == 0 else '':<{label_width}}  ")
-            for status in statuses[offset : offset + width]:
-                line.append(CELL, style=COLOURS[status])
+            for status, mixed in statuses[offset : offset + width]:
+                mixes |= mixed
+                line.append(MIXED if mixed else _glyph(status, coloured), style=COLOURS[status])
             out.print(line)
-    out.print(_counts_line(report))
+    out.print(_counts_line(report, coloured))
     if unit:
-        out.print(Text(f"one cell = one {unit}, coloured by the worst status inside", style="dim"))
+        legend = f"one cell = one {unit}"
+        if mixes:
+            legend += f"; {MIXED} = partitions of several statuses (coloured by the worst)"
+        out.print(Text(legend, style="dim"))
 
 
 def _layout(
-    partitions: list[PartitionView], is_time: bool
+    partitions: list[PartitionView], is_time: bool, width: int = 80
 ) -> tuple[Callable[[str], str], Callable[[str], str], str]:
-    """(cell of key, row of key, coarse unit or '') with no more than MAX_ROWS rows. Keys are ISO-shaped, so
-    a prefix names the enclosing day (10), month (7) or year (4)."""
+    """(cell of key, row of key, coarse unit or '') drawing no more than MAX_ROWS lines of `width` cells.
+    Keys are ISO-shaped, so a prefix names the enclosing day (10), month (7) or year (4)."""
     keys = [p["key"] for p in partitions]
     if not is_time or not keys:
         return (lambda key: key), (lambda key: ""), ""
@@ -177,8 +209,11 @@ def _layout(
     levels += [(cell, row) for cell, row in ((10, 7), (7, 4), (4, 0)) if cell < full]
     levels.append((None, 0))
     for cell_len, row_len in levels:
-        row_count = len({key[:row_len] for key in keys})
-        if row_count <= MAX_ROWS:
+        cells: dict[str, set[str]] = {}
+        for key in keys:
+            cells.setdefault(key[:row_len], set()).add(key if cell_len is None else key[:cell_len])
+        lines = sum(-(-len(inside) // width) for inside in cells.values())  # rows, wrapped at `width`
+        if lines <= MAX_ROWS:
             unit = {10: "day", 7: "month", 4: "year"}.get(cell_len or 0, "")
             return (
                 (lambda key, n=cell_len: key if n is None else key[:n]),
