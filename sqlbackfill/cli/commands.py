@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import click
 from rich.markup import escape
@@ -10,7 +11,7 @@ from rich.markup import escape
 from sqlbackfill import api
 from sqlbackfill.cli.options import mode_options, project_options, range_options
 from sqlbackfill.cli.output import RunPrinter, consoles, print_plan
-from sqlbackfill.cli.shapes import dumps, ls_json, plan_json, run_json
+from sqlbackfill.cli.shapes import dumps, live_report, ls_json, plan_json, run_json, write_report
 from sqlbackfill.config import project_folder
 from sqlbackfill.errors import UsageError
 from sqlbackfill.model import select_models
@@ -68,6 +69,14 @@ LS_TABLE_WIDTH = 120  # narrower terminals get a block per model instead of the 
     help="Steps run at once, each on its own connection (PostgreSQL, Snowflake).",
 )
 @click.option(
+    "--report",
+    "report_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    metavar="FILE",
+    help="Write the partition health page to FILE, rewritten as the run goes (watch it in a browser).",
+)
+@click.option(
     "--format",
     "output_format",
     type=click.Choice(["text", "json"]),
@@ -94,6 +103,7 @@ def run_command(
     lease_ttl: int,
     concurrency: int,
     adopt_existing: bool,
+    report_path: str | None,
     output_format: str,
 ) -> None:
     """Backfill MODELS (all when none are named) over --start..--end, upstream models first.
@@ -119,6 +129,7 @@ def run_command(
         else:
             print_plan(out, planned.models)
         return
+    live = live_report(loaded, models, Path(report_path)) if report_path else None
     report = api.run(
         loaded,
         select=models,
@@ -133,7 +144,10 @@ def run_command(
         lease_ttl=dt.timedelta(seconds=lease_ttl),
         adopt_existing=adopt_existing,
         listener=printer,
+        hooks=[live] if live is not None else (),
     )
+    if report_path:  # once the run is over, the page as the warehouse now records it
+        write_report(loaded, models, Path(report_path))
     printer.summary(report)
     if as_json:
         click.echo(dumps(run_json(report)))

@@ -121,13 +121,14 @@ def _register() -> None:
         run_command,
         unlock_command,
     )
-    from sqlbackfill.cli.runs import runs_command
+    from sqlbackfill.cli.runs import report_command, runs_command
     from sqlbackfill.cli.status import status_command
 
     for command in (
         run_command,
         status_command,
         runs_command,
+        report_command,
         compile_command,
         ls_command,
         init_command,

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 from rich.markup import escape
 from rich.table import Table
 
+from sqlbackfill import api
 from sqlbackfill.cli.options import project_options
 from sqlbackfill.cli.output import consoles
-from sqlbackfill.cli.shapes import dumps
+from sqlbackfill.cli.shapes import dumps, write_report
 from sqlbackfill.errors import UsageError
 from sqlbackfill.running import Session
 from sqlbackfill.running.history import list_runs, run_view, show_run, step_view
@@ -91,3 +94,24 @@ def runs_command(
                 "" if model["rows"] is None else str(model["rows"]),
             )
     out.print(table)
+
+
+@click.command("report")
+@click.argument("models", nargs=-1)
+@project_options
+@click.option(
+    "--out",
+    "out_path",
+    type=click.Path(dir_okay=False),
+    default="sqlbackfill-report.html",
+    show_default=True,
+    metavar="FILE",
+    help="Where to write the page.",
+)
+def report_command(models: tuple[str, ...], project: str, target: str | None, out_path: str) -> None:
+    """Write the partition health page of MODELS (all when none are named): one self-contained HTML file
+    with a bar of cells per model (zoom into a range by clicking a cell), a filter by status, and the
+    recent runs. Read-only on the warehouse."""
+    write_report(api.load(project, target), models, Path(out_path))
+    _, err = consoles()
+    err.print(f"wrote {escape(out_path)}")

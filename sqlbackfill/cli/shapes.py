@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
+from sqlbackfill import api
 from sqlbackfill.model import Model, ModelGraph
 from sqlbackfill.partitions import Run
 from sqlbackfill.planning import ModelPlan
+from sqlbackfill.running import collect_status
+from sqlbackfill.running.health_page import ModelHealth, health_models, render_page, write_page
+from sqlbackfill.running.history import list_runs, run_view
+from sqlbackfill.running.live_report import LiveReport
 from sqlbackfill.running.report import RunReport
 
 
@@ -102,3 +108,23 @@ def run_json(report: RunReport) -> dict[str, Any]:
             for m in report.models.values()
         ],
     }
+
+
+def _health(
+    project: api.Project, models: Sequence[str]
+) -> tuple[list[ModelHealth], list[dict[str, Any]], str]:
+    reports, _ = collect_status(project.session, tuple(models), None, None)
+    runs = [run_view(r) for r in list_runs(project.session, tuple(models), 20)]
+    return health_models(reports), runs, f"sqlbackfill: {project.root.name}"
+
+
+def write_report(project: api.Project, models: Sequence[str], path: Path) -> None:
+    """`sqlbackfill report` and the page `run --report` leaves: the status as the warehouse records it."""
+    healthy, runs, title = _health(project, models)
+    write_page(path, render_page(healthy, runs, title))
+
+
+def live_report(project: api.Project, models: Sequence[str], path: Path) -> LiveReport:
+    """The hook `run --report` passes to the run (status read before the run starts)."""
+    healthy, runs, title = _health(project, models)
+    return LiveReport(path, healthy, runs, title)

@@ -97,3 +97,19 @@ def test_runs_show_of_an_unknown_run_is_exit_2(demo_project: Path) -> None:
     assert invoke("runs", "show", "--project", demo_project).exit_code == 2
     table = invoke("runs", "--project", demo_project)
     assert table.exit_code == 0 and "success" in table.stdout and "partitioned_sales" in table.stdout
+
+
+def test_report_writes_the_health_page_and_run_report_keeps_it_current(demo_project: Path) -> None:
+    page = demo_project / "health.html"
+    result = invoke("run", "--project", demo_project, "--single-run", "--report", page)
+    assert result.exit_code == 0, result.output
+    text = page.read_text()
+    for name in ("partitioned_sales_data", "daily_sales_summary", "monthly_sales_summary"):
+        assert f'data-model="{name}"' in text
+    assert "31 partitions · materialized 31" in text
+    assert "Recent runs" in text and "success" in text
+    out = demo_project / "report.html"
+    assert invoke("report", "partitioned_sales_data", "--project", demo_project, "--out", out).exit_code == 0
+    alone = out.read_text()
+    assert 'data-model="partitioned_sales_data"' in alone and 'data-model="daily_sales_summary"' not in alone
+    assert not list(demo_project.glob(".*.sqlbackfill-tmp"))
