@@ -32,24 +32,36 @@ function describe(el){
 }
 function paint(el){el.style.background=gradient(JSON.parse(el.dataset.counts));el.title=describe(el);}
 function keyAt(m,i){return m.keys[i];}
-function zoom(model,el){
-  const m=DATA[model];const lo=+el.dataset.lo,hi=+el.dataset.hi;const box=document.querySelector('[data-zoom-of="'+CSS.escape(model)+'"]');
+function zoom(model,lo,hi){
+  const m=DATA[model];const box=document.querySelector('[data-zoom-of="'+CSS.escape(model)+'"]');
   const bar=box.querySelector('.bar');bar.textContent='';const n=hi-lo;const cells=Math.min(n,400);
   if(!m.keys||n<=1){box.style.display='none';return;}
   for(let c=0;c<cells;c++){
-    const a=lo+Math.floor(c*n/cells),b=lo+Math.floor((c+1)*n/cells);const counts={};
-    for(let i=a;i<b;i++){const s=m.codes[m.statuses[i]];counts[s]=(counts[s]||0)+1;}
-    const z=document.createElement('div');z.className='cell';z.dataset.zoom='1';
+    const a=lo+Math.floor(c*n/cells),b=lo+Math.floor((c+1)*n/cells);const counts={};const errors=[];
+    for(let i=a;i<b;i++){const s=m.codes[m.statuses[i]];counts[s]=(counts[s]||0)+1;
+      if(m.errors[i]!==undefined&&errors.length<1)errors.push(keyAt(m,i)+': '+m.errors[i]);}
+    const z=document.createElement('div');z.className='cell';z.dataset.zoom='1';z.dataset.lo=a;z.dataset.hi=b;
     z.dataset.firstKey=keyAt(m,a);z.dataset.lastKey=keyAt(m,b-1);z.dataset.counts=JSON.stringify(counts);
+    if(errors.length)z.dataset.info='error '+errors[0];
     paint(z);bar.appendChild(z);
   }
-  box.style.display='block';box.querySelector('.what').textContent='zoom: '+keyAt(m,lo)+' … '+keyAt(m,hi-1);
+  box.style.display='block';box.querySelector('.what').textContent='zoom: '+keyAt(m,lo)+' … '+keyAt(m,hi-1)
+    +' ('+n+' partitions, one cell = '+(n/cells>1?'~'+Math.round(n/cells)+' partitions':'one partition')+')';
+  filter();
+}
+function show(el){
+  const section=el.closest('[data-model]');const d=section.querySelector('.detail');
+  d.textContent=describe(el);d.style.display='block';
+  zoom(section.dataset.model,+el.dataset.lo,+el.dataset.hi);
 }
 document.querySelectorAll('.cell').forEach(paint);
-document.querySelectorAll('[data-model] > .bar .cell').forEach(el=>el.addEventListener('click',()=>{
-  const model=el.closest('[data-model]').dataset.model;
-  const d=el.closest('[data-model]').querySelector('.detail');d.textContent=describe(el);d.style.display='block';
-  zoom(model,el);
+// Whole-range cells and zoomed ones alike: a click details the cell and zooms into its range.
+document.querySelectorAll('[data-model] .bar').forEach(bar=>bar.addEventListener('click',e=>{
+  const el=e.target.closest('.cell');if(el)show(el);
+}));
+document.querySelectorAll('[data-model] .unzoom').forEach(b=>b.addEventListener('click',()=>{
+  const section=b.closest('[data-model]');section.querySelector('.zoom').style.display='none';
+  section.querySelector('.detail').style.display='none';
 }));
 function filter(){
   const on=[...document.querySelectorAll('.filters input:checked')].map(i=>i.value);

@@ -3,7 +3,8 @@
 Per model a bar of at most `MAX_CELLS` cells, each covering a contiguous range of partitions exactly once
 (`data-first-key`, `data-last-key`, `data-counts`: the JSON of its status counts), drawn as the mix of its
 statuses (a cell of a half-built year is half green); a click shows the cell's details and zooms into its
-range (zoomed cells carry `data-zoom`, drawn from every partition's status embedded once per model). A filter
+range (zoomed cells carry `data-zoom`, drawn from every partition's status embedded once per model, and zoom
+further when clicked, down to single partitions, which name their error). A filter
 by status and the recent runs come after the models.
 """
 
@@ -89,12 +90,15 @@ def _model_section(model: ModelHealth) -> tuple[str, dict[str, Any]]:
         f" · {unit}</div>"
         f'<div class="bar">{"".join(cells)}</div><div class="detail"></div>'
         f'<div class="zoom" data-zoom-of="{_attr(model.name)}" style="display:none">'
-        f'<div class="meta what"></div><div class="bar"></div></div></section>'
+        '<div class="meta"><span class="what"></span> <button class="unzoom" type="button">close</button>'
+        '</div><div class="bar"></div></div></section>'
     )
     data = {
         "keys": [v["key"] for v in views],
         "statuses": "".join(CODES[v["status"]] for v in views),
         "codes": {code: status for status, code in CODES.items()},
+        # Only the partitions that have one: a zoom down to single partitions names their error.
+        "errors": {i: v["error"] for i, v in enumerate(views) if v["error"]},
     }
     return section, data
 
@@ -157,7 +161,7 @@ def render_page(models: Sequence[ModelHealth], runs: Sequence[dict[str, Any]], t
         f'<label><input type="checkbox" value="{status}" checked> {status}</label>' for status in COLOURS
     )
     now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-    embedded = json.dumps(data, separators=(",", ":")).replace("</", "<\\/")
+    embedded = json.dumps(data, separators=(",", ":")).replace("<", "\\u003c")  # no </script> or <!-- inside
     return (
         "<!doctype html><html lang=en><head><meta charset=utf-8>"
         f"<title>{html.escape(title)}</title><style>{CSS}</style></head><body>"
