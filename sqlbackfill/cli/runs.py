@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 from rich.markup import escape
-from rich.table import Table
+from rich.table import Column, Table
 
 from sqlbackfill import api
 from sqlbackfill.cli.options import project_options
@@ -48,7 +48,16 @@ def runs_command(
             click.echo(dumps(run_view(run) | {"steps": [step_view(s) for s in steps]}))
             return
         out.print(f"run {escape(run.run_id)}: {run.outcome}")
-        table = Table("model", "first key", "last key", "partitions", "status", "rows", "error", "finished")
+        table = Table(
+            Column("model", overflow="fold"),  # names are never cut: they are what users type next
+            Column("first key", no_wrap=True),
+            Column("last key", no_wrap=True),
+            Column("partitions", justify="right"),
+            "status",
+            Column("rows", justify="right"),
+            Column("error", overflow="fold"),
+            "finished",
+        )
         for step in map(step_view, steps):
             table.add_row(
                 *(
@@ -70,7 +79,16 @@ def runs_command(
     if not runs:
         out.print("no runs recorded")
         return
-    table = Table("run", "started", "outcome", "model", "mode", "keys")
+    # The run id is what `runs show` takes: never cut or wrapped; model names fold rather than lose letters.
+    widest = max(len(r.run_id) for r in runs)
+    table = Table(
+        Column("run", no_wrap=True, min_width=widest),
+        "started",
+        "outcome",
+        Column("model", overflow="fold"),
+        "mode",
+        "keys",
+    )
     for column in ("materialized", "failed", "skipped", "rows"):
         table.add_column(column, justify="right")
     for shown in map(run_view, runs):

@@ -9,6 +9,8 @@ h1{font-size:20px;margin:0 0 4px}h2{font-size:16px;margin:24px 0 4px}
 .bar{display:flex;gap:1px;height:28px;margin:6px 0;align-items:stretch}
 .cell{flex:1 1 0;min-width:2px;cursor:pointer;border-radius:1px}
 .cell.dim{opacity:.15}
+.cell.sel{outline:2px solid #222;outline-offset:-1px}
+.axis{display:flex;justify-content:space-between;color:#666;font-size:11px;margin-top:-4px}
 .zoom .bar{height:20px}
 .detail{font:12px/1.4 ui-monospace,monospace;background:#f6f6f6;padding:6px 8px;white-space:pre-wrap;display:none}
 table{border-collapse:collapse;font-size:12px}td,th{border-bottom:1px solid #ddd;padding:2px 8px;text-align:left}
@@ -51,6 +53,7 @@ function zoom(model,lo,hi){
 }
 function show(el){
   const section=el.closest('[data-model]');const d=section.querySelector('.detail');
+  el.parentElement.querySelectorAll('.sel').forEach(c=>c.classList.remove('sel'));el.classList.add('sel');
   d.textContent=describe(el);d.style.display='block';
   zoom(section.dataset.model,+el.dataset.lo,+el.dataset.hi);
 }

@@ -67,6 +67,14 @@ def _cell_info(views: Sequence[PartitionView]) -> str:
     return "\n".join(parts)
 
 
+def _axis(views: Sequence[PartitionView]) -> str:
+    """The first and last keys under a bar, so the timeline reads without hovering."""
+    if not views:
+        return '<div class="axis"><span>no partitions</span></div>'
+    first, last = html.escape(views[0]["key"]), html.escape(views[-1]["key"])
+    return f'<div class="axis"><span>{first}</span><span>{last}</span></div>'
+
+
 def _model_section(model: ModelHealth) -> tuple[str, dict[str, Any]]:
     views = model.partitions
     count = len(views)
@@ -88,7 +96,7 @@ def _model_section(model: ModelHealth) -> tuple[str, dict[str, Any]]:
         f'<section data-model="{_attr(model.name)}"><h2>{html.escape(model.name)}</h2>'
         f'<div class="meta">{html.escape(model.label)} · {count} partitions · {html.escape(shown)}'
         f" · {unit}</div>"
-        f'<div class="bar">{"".join(cells)}</div><div class="detail"></div>'
+        f'<div class="bar">{"".join(cells)}</div>{_axis(views)}<div class="detail"></div>'
         f'<div class="zoom" data-zoom-of="{_attr(model.name)}" style="display:none">'
         '<div class="meta"><span class="what"></span> <button class="unzoom" type="button">close</button>'
         '</div><div class="bar"></div></div></section>'
@@ -118,7 +126,9 @@ def _runs_table(runs: Sequence[dict[str, Any]]) -> str:
                         run["outcome"] if first else "",
                         m["name"],
                         m["mode"] or "",
-                        f"{m['first_key']} … {m['last_key']}",
+                        m["first_key"]
+                        if m["first_key"] == m["last_key"]
+                        else f"{m['first_key']} … {m['last_key']}",
                         m["materialized"],
                         m["failed"],
                         m["skipped"],

@@ -67,7 +67,9 @@ def _views(count: int) -> list[PartitionView]:
             key=f"k{i:07d}",
             status=STATUSES[(i // 7) % len(STATUSES)] if i % 3 else "materialized",
             rows=i % 5,
-            error=f"boom </script><!-- {i}" if i % 11 == 0 and (i // 7) % len(STATUSES) == 2 and i % 3 else None,
+            error=f"boom </script><!-- {i}"
+            if i % 11 == 0 and (i // 7) % len(STATUSES) == 2 and i % 3
+            else None,
             updated_at=None,
             metrics={},
         )
@@ -129,6 +131,8 @@ def test_the_page_draws_zooms_and_filters_in_chromium(count: int, open_page: Any
     page.locator('[data-model="daily"] > .bar .cell').nth(middle).click()
     detail = page.locator('[data-model="daily"] .detail')
     assert detail.is_visible() and span[0] in detail.text_content()
+    selected = page.locator('[data-model="daily"] > .bar .cell.sel')
+    assert selected.count() == 1 and selected.get_attribute("data-first-key") == span[0]  # outlined
     while True:
         zoomed = _cells(page, '[data-model="daily"] .zoom .cell')
         if len(span) <= 1:
