@@ -16,6 +16,8 @@ from sqlbackfill.errors import UsageError
 from sqlbackfill.running import Session
 from sqlbackfill.running.history import list_runs, run_view, show_run, step_view
 
+RUNS_PIPE_WIDTH = 200  # piped: wide enough that a run's row is one line (no run id or key is ever cut)
+
 SHOW = "show"
 
 
@@ -39,7 +41,7 @@ def runs_command(
     `sqlbackfill runs show RUN_ID` shows one run's steps: each step's partitions, status (materialized,
     failed, skipped), rows and error. Read-only."""
     session = Session.open(project, target)
-    out, _ = consoles()
+    out, _ = consoles(pipe_width=RUNS_PIPE_WIDTH)
     if models and models[0] == SHOW:
         if len(models) != 2:
             raise UsageError("runs show takes one run id: `sqlbackfill runs show RUN_ID`")
@@ -83,11 +85,11 @@ def runs_command(
     widest = max(len(r.run_id) for r in runs)
     table = Table(
         Column("run", no_wrap=True, min_width=widest),
-        "started",
+        Column("started", no_wrap=True),
         "outcome",
         Column("model", overflow="fold"),
         "mode",
-        "keys",
+        Column("keys", overflow="fold"),
     )
     for column in ("materialized", "failed", "skipped", "rows"):
         table.add_column(column, justify="right")
