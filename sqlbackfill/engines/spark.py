@@ -166,6 +166,12 @@ class SparkAdapter(EngineAdapter):
                     "spark.hadoop.javax.jdo.option.ConnectionURL": (
                         f"jdbc:derby:;databaseName={metastore};create=true"
                     ),
+                    # The embedded Derby metastore's partition filter (direct SQL) fails now and then
+                    # in a long-lived session (INTERNAL_ERROR_HIVE_METASTORE_PARTITION_FILTER, every step
+                    # failing from then on): fall back to listing partition names and filtering them in
+                    # Spark, which gives the same partitions.
+                    "spark.sql.hive.metastorePartitionPruningFallbackOnException": "true",
+                    "spark.sql.hive.metastorePartitionPruningFastFallback": "true",
                     "spark.driver.extraJavaOptions": (
                         f"-Dderby.system.home={self.warehouse_dir} -Dlog4j2.configurationFile={LOG_CONFIG}"
                     ),
