@@ -84,7 +84,16 @@ def test_the_walkthrough_works_as_written(demo_project: Path) -> None:
     assert (failed_step["model"], failed_step["first_key"]) == ("partitioned_sales_data", "2026-01-20")
 
     _sql(root, "DELETE FROM raw_sales WHERE quantity < 0")
-    assert invoke("run", "--project", root, "--only-failed").exit_code == 0
+    fixed = invoke("run", "--project", root, "--only-failed", "--format", "json")
+    assert fixed.exit_code == 0  # the failed day, and the partitions downstream it skipped
+    assert [(m["name"], m["materialized"]) for m in json.loads(fixed.stdout)["models"]] == [
+        ("partitioned_sales_data", 1),
+        ("daily_sales_summary", 1),
+        ("monthly_sales_summary", 1),
+    ]
+    listed = json.loads(invoke("runs", "--project", root, "--format", "json", "--limit", "2").stdout)["runs"]
+    assert [r["outcome"] for r in listed] == ["success", "failed"]  # as `runs --limit 2` shows
+    assert listed[1]["run_id"] == failed_run["run_id"]
     assert {p["status"] for p in _status(root, "partitioned_sales_data").values()} == {"materialized"}
 
     # The dynamic model, as the README writes it: a new product is one missing partition, built alone.

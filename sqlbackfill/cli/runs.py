@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.markup import escape
 from rich.table import Column, Table
+from rich.text import Text
 
 from sqlbackfill import api
 from sqlbackfill.cli.options import project_options
@@ -14,9 +16,11 @@ from sqlbackfill.cli.output import consoles
 from sqlbackfill.cli.shapes import dumps, write_report
 from sqlbackfill.errors import UsageError
 from sqlbackfill.running import Session
+from sqlbackfill.running.compile import plural
 from sqlbackfill.running.history import list_runs, run_view, show_run, step_view
 
 RUNS_PIPE_WIDTH = 200  # piped: wide enough that a run's row is one line (no run id or key is ever cut)
+WIDE_TABLE = 150  # narrower terminals get a line per run and per model instead of the table
 
 SHOW = "show"
 
@@ -50,29 +54,8 @@ def runs_command(
             click.echo(dumps(run_view(run) | {"steps": [step_view(s) for s in steps]}))
             return
         out.print(f"run {escape(run.run_id)}: {run.outcome}")
-        table = Table(
-            Column("model", overflow="fold"),  # names are never cut: they are what users type next
-            Column("first key", no_wrap=True),
-            Column("last key", no_wrap=True),
-            Column("partitions", justify="right"),
-            "status",
-            Column("rows", justify="right"),
-            Column("error", overflow="fold"),
-            "finished",
-        )
-        for step in map(step_view, steps):
-            table.add_row(
-                *(
-                    escape(str(step[k] if step[k] is not None else ""))
-                    for k in ("model", "first_key", "last_key")
-                ),
-                str(step["partitions"]),
-                step["status"],
-                "" if step["rows"] is None else str(step["rows"]),
-                escape(step["error"] or ""),
-                step["finished_at"] or "",
-            )
-        out.print(table)
+        views = [step_view(s) for s in steps]
+        out.print(_steps_table(views) if out.width >= WIDE_TABLE else _steps_lines(views))
         return
     runs = list_runs(session, models, limit)
     if output_format == "json":
@@ -81,8 +64,60 @@ def runs_command(
     if not runs:
         out.print("no runs recorded")
         return
-    # The run id is what `runs show` takes: never cut or wrapped; model names fold rather than lose letters.
-    widest = max(len(r.run_id) for r in runs)
+    views = [run_view(r) for r in runs]
+    out.print(_runs_table(views) if out.width >= WIDE_TABLE else _runs_lines(views))
+
+
+def _keys(model: dict[str, Any]) -> str:
+    first, last = model["first_key"] or "", model["last_key"] or ""
+    return first if first == last else f"{first} … {last}"
+
+
+def _steps_table(views: list[dict[str, Any]]) -> Table:
+    """One row per step; model names and errors fold rather than lose letters."""
+    table = Table(
+        Column("model", overflow="fold"),
+        Column("first key", no_wrap=True),
+        Column("last key", no_wrap=True),
+        Column("partitions", justify="right"),
+        "status",
+        Column("rows", justify="right"),
+        Column("error", overflow="fold"),
+        "finished",
+    )
+    for step in views:
+        table.add_row(
+            *(
+                escape(str(step[k] if step[k] is not None else ""))
+                for k in ("model", "first_key", "last_key")
+            ),
+            str(step["partitions"]),
+            step["status"],
+            "" if step["rows"] is None else str(step["rows"]),
+            escape(step["error"] or ""),
+            step["finished_at"] or "",
+        )
+    return table
+
+
+def _steps_lines(views: list[dict[str, Any]]) -> Text:
+    """Narrow terminals: a line per step, its error on the next one."""
+    text = Text()
+    for step in views:
+        rows = "" if step["rows"] is None else f", {plural(step['rows'], 'row')}"
+        text.append(
+            f"  {step['model']}  {_keys(step)}  {step['status']}: "
+            f"{plural(step['partitions'], 'partition')}{rows}  {step['finished_at'] or ''}\n"
+        )
+        if step["error"]:
+            text.append(f"    {step['error']}\n")
+    text.rstrip()
+    return text
+
+
+def _runs_table(views: list[dict[str, Any]]) -> Table:
+    """One row per model of each run. The run id is what `runs show` takes: never cut or wrapped."""
+    widest = max(len(v["run_id"]) for v in views)
     table = Table(
         Column("run", no_wrap=True, min_width=widest),
         Column("started", no_wrap=True),
@@ -93,27 +128,37 @@ def runs_command(
     )
     for column in ("materialized", "failed", "skipped", "rows"):
         table.add_column(column, justify="right")
-    for shown in map(run_view, runs):
+    for shown in views:
         for index, model in enumerate(shown["models"]):
             first = index == 0
-            keys = (
-                model["first_key"]
-                if model["first_key"] == model["last_key"]
-                else (f"{model['first_key']} … {model['last_key']}")
-            )
             table.add_row(
                 escape(shown["run_id"]) if first else "",
                 (shown["started_at"] or "") if first else "",
                 shown["outcome"] if first else "",
                 escape(model["name"]),
                 model["mode"] or "",
-                escape(keys or ""),
+                escape(_keys(model)),
                 str(model["materialized"]),
                 str(model["failed"]),
                 str(model["skipped"]),
                 "" if model["rows"] is None else str(model["rows"]),
             )
-    out.print(table)
+    return table
+
+
+def _runs_lines(views: list[dict[str, Any]]) -> Text:
+    """Narrow terminals: a line per run, then an indented line per model (nothing cut to fit columns)."""
+    text = Text()
+    for shown in views:
+        text.append(f"{shown['run_id']}  {shown['outcome']}  {shown['started_at'] or ''}\n", style="bold")
+        for model in shown["models"]:
+            rows = "" if model["rows"] is None else f", {plural(model['rows'], 'row')}"
+            text.append(
+                f"  {model['name']}  {model['mode'] or ''}  {_keys(model)}: {model['materialized']} "
+                f"materialized, {model['failed']} failed, {model['skipped']} skipped{rows}\n"
+            )
+    text.rstrip()
+    return text
 
 
 @click.command("report")

@@ -37,25 +37,33 @@ function keyAt(m,i){return m.keys[i];}
 function zoom(model,lo,hi){
   const m=DATA[model];const box=document.querySelector('[data-zoom-of="'+CSS.escape(model)+'"]');
   const bar=box.querySelector('.bar');bar.textContent='';const n=hi-lo;const cells=Math.min(n,400);
-  if(!m.keys||n<=1){box.style.display='none';return;}
   for(let c=0;c<cells;c++){
-    const a=lo+Math.floor(c*n/cells),b=lo+Math.floor((c+1)*n/cells);const counts={};const errors=[];
+    const a=lo+Math.floor(c*n/cells),b=lo+Math.floor((c+1)*n/cells);const counts={};let first=null,more=0;
     for(let i=a;i<b;i++){const s=m.codes[m.statuses[i]];counts[s]=(counts[s]||0)+1;
-      if(m.errors[i]!==undefined&&errors.length<1)errors.push(keyAt(m,i)+': '+m.errors[i]);}
+      if(m.errors[i]!==undefined){if(first===null)first=(b-a>1?keyAt(m,i)+': ':'')+m.messages[m.errors[i]];else more++;}}
     const z=document.createElement('div');z.className='cell';z.dataset.zoom='1';z.dataset.lo=a;z.dataset.hi=b;
     z.dataset.firstKey=keyAt(m,a);z.dataset.lastKey=keyAt(m,b-1);z.dataset.counts=JSON.stringify(counts);
-    if(errors.length)z.dataset.info='error '+errors[0];
+    if(first!==null)z.dataset.info='error '+first+(more?' (and '+more+' more)':'');
     paint(z);bar.appendChild(z);
   }
-  box.style.display='block';box.querySelector('.what').textContent='zoom: '+keyAt(m,lo)+' … '+keyAt(m,hi-1)
-    +' ('+n+' partitions, one cell = '+(n/cells>1?'~'+Math.round(n/cells)+' partitions':'one partition')+')';
+  const per=n/cells;
+  const unit=per===1?'one partition':Number.isInteger(per)?per+' partitions':Math.floor(per)+'–'+Math.ceil(per)+' partitions';
+  box.style.display='block';
+  box.querySelector('.what').textContent='zoom: '+keyAt(m,lo)+' … '+keyAt(m,hi-1)+' ('+n+' partitions, one cell = '+unit+')';
   filter();
+}
+function unzoom(section){
+  section.querySelector('.zoom').style.display='none';
+  section.querySelectorAll('.sel').forEach(c=>c.classList.remove('sel'));
 }
 function show(el){
   const section=el.closest('[data-model]');const d=section.querySelector('.detail');
   el.parentElement.querySelectorAll('.sel').forEach(c=>c.classList.remove('sel'));el.classList.add('sel');
   d.textContent=describe(el);d.style.display='block';
-  zoom(section.dataset.model,+el.dataset.lo,+el.dataset.hi);
+  const lo=+el.dataset.lo,hi=+el.dataset.hi;
+  // A range zooms in; a single partition only shows its details (a zoomed one keeps the zoom around it).
+  if(hi-lo>1&&DATA[section.dataset.model].keys)zoom(section.dataset.model,lo,hi);
+  else if(!el.dataset.zoom)section.querySelector('.zoom').style.display='none';
 }
 document.querySelectorAll('.cell').forEach(paint);
 // Whole-range cells and zoomed ones alike: a click details the cell and zooms into its range.
@@ -63,8 +71,7 @@ document.querySelectorAll('[data-model] .bar').forEach(bar=>bar.addEventListener
   const el=e.target.closest('.cell');if(el)show(el);
 }));
 document.querySelectorAll('[data-model] .unzoom').forEach(b=>b.addEventListener('click',()=>{
-  const section=b.closest('[data-model]');section.querySelector('.zoom').style.display='none';
-  section.querySelector('.detail').style.display='none';
+  const section=b.closest('[data-model]');unzoom(section);section.querySelector('.detail').style.display='none';
 }));
 function filter(){
   const on=[...document.querySelectorAll('.filters input:checked')].map(i=>i.value);

@@ -25,6 +25,7 @@ from sqlbackfill.running.status import PartitionView
 from sqlbackfill.vocabulary import PartitionStatus
 
 MAX_CELLS = 400
+MAX_ERROR = 500  # characters of an error the page keeps per distinct message
 COLOURS = {
     PartitionStatus.MATERIALIZED.value: "#2e9e44",
     PartitionStatus.MISSING.value: "#b8b8b8",
@@ -58,13 +59,30 @@ def _cell_info(views: Sequence[PartitionView]) -> str:
         parts.append(f"updated_at {max(updated)}")
     errors = [v["error"] for v in views if v["error"]]
     if errors:
-        parts.append(f"error {errors[0]}" + (f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""))
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        parts.append(f"error {_cut(errors[0])}{more}")
     if len(views) == 1:
         if views[0].get("metrics"):
             parts.append("metrics " + json.dumps(views[0]["metrics"]))
         if views[0].get("path"):
             parts.append(f"path {views[0].get('path')}")
     return "\n".join(parts)
+
+
+def _cut(error: str) -> str:
+    return error if len(error) <= MAX_ERROR else error[: MAX_ERROR - 1] + "…"
+
+
+def _errors(views: Sequence[PartitionView]) -> dict[str, Any]:
+    """Each distinct error once (cut at `MAX_ERROR` characters) and, for the partitions that have one, its
+    index: a zoom down to single partitions names their error, and a million failures of one kind cost
+    a few bytes each, not the message each."""
+    messages: dict[str, int] = {}
+    errors: dict[int, int] = {}
+    for index, view in enumerate(views):
+        if view["error"]:
+            errors[index] = messages.setdefault(_cut(view["error"]), len(messages))
+    return {"messages": list(messages), "errors": errors}
 
 
 def _axis(views: Sequence[PartitionView]) -> str:
@@ -105,8 +123,7 @@ def _model_section(model: ModelHealth) -> tuple[str, dict[str, Any]]:
         "keys": [v["key"] for v in views],
         "statuses": "".join(CODES[v["status"]] for v in views),
         "codes": {code: status for status, code in CODES.items()},
-        # Only the partitions that have one: a zoom down to single partitions names their error.
-        "errors": {i: v["error"] for i, v in enumerate(views) if v["error"]},
+        **_errors(views),
     }
     return section, data
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
 import duckdb
+import pytest
+from rich.console import Console
 
+import sqlbackfill.cli.runs as runs_command
 from tests.cli.helpers import invoke
 
 
@@ -113,3 +117,40 @@ def test_report_writes_the_health_page_and_run_report_keeps_it_current(demo_proj
     alone = out.read_text()
     assert 'data-model="partitioned_sales_data"' in alone and 'data-model="daily_sales_summary"' not in alone
     assert not list(demo_project.glob(".*.sqlbackfill-tmp"))
+
+
+@pytest.mark.parametrize("width", [80, 120], ids=["80-columns", "120-columns"])
+def test_runs_on_a_narrow_terminal_keep_ids_names_and_counts_whole(
+    demo_project: Path, monkeypatch: pytest.MonkeyPatch, width: int
+) -> None:
+    assert invoke("run", "--project", demo_project, "--single-run").exit_code == 0
+    screen = io.StringIO()
+    terminal = Console(file=screen, width=width, force_terminal=True, color_system=None, soft_wrap=True)
+    monkeypatch.setattr(runs_command, "consoles", lambda pipe_width=None: (terminal, terminal))
+    assert invoke("runs", "--project", demo_project).exit_code == 0
+    (run,) = _runs(demo_project)
+    lines = screen.getvalue().splitlines()
+    assert lines[0].startswith(f"{run['run_id']}  success  ")
+    assert lines[1:] == [
+        "  partitioned_sales_data  single_run  2026-01-01 … 2026-01-31: 31 materialized, 0 failed, 0 skipped, 308 rows",
+        "  daily_sales_summary  single_run  2026-01-01 … 2026-01-31: 31 materialized, 0 failed, 0 skipped, 31 rows",
+        "  monthly_sales_summary  single_run  2026-01: 1 materialized, 0 failed, 0 skipped, 1 row",
+    ]
+
+
+def test_runs_show_on_a_narrow_terminal_lists_each_step_and_its_error(
+    demo_project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _sql(demo_project, "INSERT INTO raw_sales VALUES ('2026-01-20', 'durian', -3, 12.50)")
+    args = ("--start", "2026-01-19", "--end", "2026-01-20")
+    assert invoke("run", "partitioned_sales_data", "--project", demo_project, *args).exit_code == 1
+    (run,) = _runs(demo_project)
+    screen = io.StringIO()
+    terminal = Console(file=screen, width=80, force_terminal=True, color_system=None, soft_wrap=True)
+    monkeypatch.setattr(runs_command, "consoles", lambda pipe_width=None: (terminal, terminal))
+    assert invoke("runs", "show", run["run_id"], "--project", demo_project).exit_code == 0
+    lines = screen.getvalue().splitlines()
+    assert lines[0] == f"run {run['run_id']}: failed"
+    assert lines[1].startswith("  partitioned_sales_data  2026-01-19  materialized: 1 partition, 9 rows  ")
+    assert lines[2].startswith("  partitioned_sales_data  2026-01-20  failed: 1 partition  ")
+    assert "negative quantity for durian on 2026-01-20" in lines[3]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from sqlbackfill.running.health_page import MAX_CELLS, ModelHealth, render_page, write_page
+from sqlbackfill.running.health_page import MAX_CELLS, MAX_ERROR, ModelHealth, render_page, write_page
 from sqlbackfill.running.status import PartitionView
 
 STATUSES = ["materialized", "missing", "failed", "stale", "running", "waiting"]
@@ -102,3 +102,16 @@ def test_a_cell_of_a_single_partition_shows_its_metrics_path_and_error() -> None
     page = render_page([ModelHealth("sales", "day in Asia/Tokyo", [one])], [], "t")
     assert "negative &lt;quantity&gt;" in page and "<quantity>" not in page  # escaped
     assert "exports/2026/01/15/sales.csv" in page and "row_count" in page
+
+
+def test_an_error_shared_by_many_partitions_is_embedded_once_and_cut() -> None:
+    error = "Conversion Error: " + "x" * 5_000
+    failed = [
+        PartitionView(key=f"k{i:06d}", status="failed", rows=None, error=error, updated_at=None, metrics={})
+        for i in range(100_000)
+    ]
+    page = render_page([ModelHealth("daily", "day in UTC", failed)], [], "t")
+    embedded = json.loads(page.split('id="sqlbackfill-data">', 1)[1].split("</script>", 1)[0])["daily"]
+    assert embedded["messages"] == [error[: MAX_ERROR - 1] + "…"]  # once, cut
+    assert set(embedded["errors"].values()) == {0} and len(embedded["errors"]) == 100_000
+    assert len(page) < 3_000_000  # a few bytes per failed partition, not the message each

@@ -61,15 +61,28 @@ def open_page(browser: Any) -> Iterator[Any]:
     context.close()
 
 
+def _status(i: int) -> str:
+    return STATUSES[(i // 7) % len(STATUSES)] if i % 3 else "materialized"
+
+
+def _holding(cells: list[dict[str, Any]], lo: int, target: int) -> tuple[int, int]:
+    """The index of the cell (of cells starting at partition `lo`) holding partition `target`, and the
+    first partition of that cell."""
+    for index, cell in enumerate(cells):
+        size = sum(cell["counts"].values())
+        if lo <= target < lo + size:
+            return index, lo
+        lo += size
+    raise AssertionError(f"no cell holds partition {target}")
+
+
 def _views(count: int) -> list[PartitionView]:
     return [
         PartitionView(
             key=f"k{i:07d}",
-            status=STATUSES[(i // 7) % len(STATUSES)] if i % 3 else "materialized",
+            status=_status(i),
             rows=i % 5,
-            error=f"boom </script><!-- {i}"
-            if i % 11 == 0 and (i // 7) % len(STATUSES) == 2 and i % 3
-            else None,
+            error=f"boom </script><!-- {i % 3}" if _status(i) == "failed" and i % 2 == 0 else None,
             updated_at=None,
             metrics={},
         )
@@ -124,41 +137,49 @@ def test_the_page_draws_zooms_and_filters_in_chromium(count: int, open_page: Any
     page.screenshot(path=str(tmp_path / "page.png"), full_page=True)
     assert (tmp_path / "page.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
-    # A click details the cell and zooms into its range; zoomed cells zoom further, to single partitions.
-    middle = len(cells) // 2
-    lo = sum(sum(c["counts"].values()) for c in cells[:middle])
-    span = keys[lo : lo + sum(cells[middle]["counts"].values())]
-    page.locator('[data-model="daily"] > .bar .cell').nth(middle).click()
+    # A click details the cell and zooms into its range; zoomed cells zoom further, down to single
+    # partitions, here following a failed partition with an error from the whole bar down to itself.
+    target = next(i for i in range(count // 2, count) if partitions[i]["error"])
+    index, lo = _holding(cells, 0, target)
+    size = sum(cells[index]["counts"].values())
+    page.locator('[data-model="daily"] > .bar .cell').nth(index).click()
     detail = page.locator('[data-model="daily"] .detail')
-    assert detail.is_visible() and span[0] in detail.text_content()
+    assert detail.is_visible() and keys[lo] in detail.text_content()
     selected = page.locator('[data-model="daily"] > .bar .cell.sel')
-    assert selected.count() == 1 and selected.get_attribute("data-first-key") == span[0]  # outlined
-    while True:
+    assert selected.count() == 1 and selected.get_attribute("data-first-key") == keys[lo]  # outlined
+    zoom = page.locator('[data-model="daily"] .zoom')
+    while size > 1:
         zoomed = _cells(page, '[data-model="daily"] .zoom .cell')
-        if len(span) <= 1:
-            assert not page.locator('[data-model="daily"] .zoom').is_visible()
-            break
-        assert len(zoomed) == min(len(span), MAX_CELLS)
-        assert _covered(zoomed, span) == Counter(p["status"] for p in partitions[lo : lo + len(span)])
-        if len(zoomed) == len(span):  # single partitions: a failed one names its error
-            for cell, partition in zip(zoomed, partitions[lo : lo + len(span)], strict=True):
-                assert (partition["error"] or "") in cell["title"]
-            break
-        inner = len(zoomed) // 3
-        lo += sum(sum(c["counts"].values()) for c in zoomed[:inner])
-        span = keys[lo : lo + sum(zoomed[inner]["counts"].values())]
-        page.locator('[data-model="daily"] .zoom .cell').nth(inner).click()
-        assert span[0] in detail.text_content()
+        assert len(zoomed) == min(size, MAX_CELLS)
+        assert _covered(zoomed, keys[lo : lo + size]) == Counter(
+            p["status"] for p in partitions[lo : lo + size]
+        )
+        at = lo
+        for cell in zoomed:  # each names its first error, and how many more it holds
+            held = sum(cell["counts"].values())
+            errors = [p["error"] for p in partitions[at : at + held] if p["error"]]
+            assert (errors[0] if errors else "") in cell["title"]
+            assert (f"(and {len(errors) - 1} more)" in cell["title"]) == (len(errors) > 1)
+            at += held
+        index, lo = _holding(zoomed, lo, target)
+        size = sum(zoomed[index]["counts"].values())
+        page.locator('[data-model="daily"] .zoom .cell').nth(index).click()
+        assert keys[lo] in detail.text_content()
+    assert lo == target and partitions[target]["error"] in detail.text_content()
+    # A single zoomed partition only shows its details: the zoom around it stays, the cell outlined.
+    assert zoom.is_visible() == (count > MAX_CELLS)
+    if count > MAX_CELLS:
+        chosen = page.locator('[data-model="daily"] .zoom .cell.sel')
+        assert chosen.count() == 1 and chosen.get_attribute("data-first-key") == keys[target]
 
     # The status filter dims every cell, whole-range or zoomed, that holds none of the shown statuses.
     page.locator('.filters input[value="materialized"]').uncheck()
     for cell in _cells(page, '[data-model="daily"] .cell'):
         assert cell["dim"] == (set(cell["counts"]) == {"materialized"})
-    zoom = page.locator('[data-model="daily"] .zoom')
-    assert zoom.is_visible() == (count > MAX_CELLS)  # a cell of one partition has nothing to zoom into
     if count > MAX_CELLS:
         page.locator(".unzoom").click()
         assert not zoom.is_visible()
+        assert page.locator('[data-model="daily"] .cell.sel').count() == 0
 
 
 def test_a_failed_demo_day_is_red_with_its_error_and_the_run_is_listed(
