@@ -76,6 +76,11 @@ class Mode:
             return 1
         return self.batch_size if self.name is ModeName.BATCH else None
 
+    @property
+    def one_partition_per_step(self) -> bool:
+        """Whether each step builds one partition (per partition, or batches of 1)."""
+        return self.step_size == 1
+
     def __str__(self) -> str:
         return f"batch({self.batch_size})" if self.name is ModeName.BATCH else self.name.value
 

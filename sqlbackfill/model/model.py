@@ -17,6 +17,7 @@ from sqlbackfill.errors import ModelError, PartitionKeyError
 from sqlbackfill.model.export import Export, parse_export
 from sqlbackfill.model.header import Header, parse_header
 from sqlbackfill.model.header_keys import (
+    BACKFILL,
     DEPENDS_ON_PAST,
     END,
     EXPORT,
@@ -95,6 +96,14 @@ def build_model(
     partitioning, bounds, notes = _partitioning(header, now)
     if query.uses_window and isinstance(partitioning, ValuePartitioning):
         raise header.error("values", "a values model has no time window: drop @start/@end from its SQL")
+    policy = header.policy()
+    if header.setting(DEPENDS_ON_PAST) and not policy.one_partition_per_step:
+        raise header.error(
+            BACKFILL.name,
+            f"backfill {policy} cannot build a model that reads its own earlier partitions "
+            "(depends_on_past: true): each partition must be built after the one before it commits, and "
+            "a range's DELETE would empty what it reads; write `-- backfill: per_partition`",
+        )
     return Model(
         name=name,
         path=path,
@@ -103,7 +112,7 @@ def build_model(
         partition_by=partition_by,
         partitioning=partitioning,
         bounds=bounds,
-        policy=header.policy(),
+        policy=policy,
         query=query,
         dialect=dialect,
         fingerprint=digest,

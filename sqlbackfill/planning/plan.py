@@ -14,8 +14,17 @@ from sqlbackfill.vocabulary import PER_PARTITION, SINGLE_RUN, Mode, ModeName, Pa
 
 
 def resolve_mode(model: Model, mode: Mode | None) -> Mode:
-    """The run's mode, or else the model's `backfill:` policy."""
-    return mode if mode is not None else model.policy
+    """The run's mode, or else the model's `backfill:` policy. A model that reads its own earlier
+    partitions (`depends_on_past`) is built one partition per step, in order: any other mode is refused."""
+    chosen = mode if mode is not None else model.policy
+    if model.depends_on_past and not chosen.one_partition_per_step:
+        raise UsageError(
+            f"mode {chosen} cannot build {model.name}: it reads its own earlier partitions "
+            "(depends_on_past: true), so each partition must be built after the one before it commits, "
+            "and a range's DELETE would empty what it reads; run it per partition (drop --single-run or "
+            "--batch-size, or leave the model out of the selection)"
+        )
+    return chosen
 
 
 def mode_from_flags(single_run: bool, per_partition: bool, batch_size: int | None) -> Mode | None:

@@ -98,12 +98,17 @@ class Scheduler:
         outcome = RunOutcome.INTERRUPTED
         try:
             steps = self._unblocked_steps(model, plan.steps, mine)
-            if len(self.workers) > 1 and len(steps) > 1:
+            # A model reading its own earlier partitions builds them one after another, in order, and a
+            # partition that is not built stops the ones after it.
+            if len(self.workers) > 1 and len(steps) > 1 and not model.depends_on_past:
                 self._run_parallel(model, steps, mine)
             else:
                 runner = self._runner(model, self.workers[0], self._call_now)
                 for index, (lo, hi) in enumerate(steps):
-                    halted = self._halted()
+                    waits = self._past_unbuilt(model, lo)
+                    if waits:  # its readers must not run either
+                        self.unbuilt.setdefault(model.name, []).extend(steps[index:])
+                    halted = self._halted() or waits
                     if halted:
                         mine.skipped += self._skip(model, steps[index:], halted)
                         break
@@ -123,6 +128,20 @@ class Scheduler:
                 if outcome is not RunOutcome.INTERRUPTED:
                     raise
         self.hooks.on_model_finish(model, mine)
+
+    def _past_unbuilt(self, model: Model, lo: int) -> str | None:
+        """For a `depends_on_past` model: why partition `lo` must not run (an earlier one of this run was
+        not built), or None."""
+        if not model.depends_on_past:
+            return None
+        earlier = [start for start, _ in self.unbuilt.get(model.name, []) if start < lo]
+        if not earlier:
+            return None
+        key = model.partitioning.key(min(earlier))
+        return (
+            f"waits on {key}, which was not built in this run "
+            "(depends_on_past: each partition reads the ones before it)"
+        )
 
     def _halted(self) -> str | None:
         """Why no further step starts (--fail-fast after a failure, or a cancel), or None."""

@@ -1089,6 +1089,12 @@ CASES = [
 
 # --- issue 13, data safety: models that would destroy data or status, bounds that would lose rows
 RAW_SALES_MODEL = "-- partition_by: date\n-- start: 2026-01-01\n-- end: 2026-01-31\n{body}\n"
+# A model reading its own earlier partitions (a running count), which only per-partition runs can build.
+RUNNING_TOTAL = (
+    "-- partition_by: date\n-- start: 2026-01-01\n-- end: 2026-01-31\n-- depends_on_past: true\n{backfill}"
+    "SELECT date, COUNT(*) AS sales FROM raw_sales WHERE date >= @start AND date < @end GROUP BY date\n"
+    "UNION ALL SELECT date, sales FROM running_total WHERE date < @start AND date >= @start - 1\n"
+)
 CASES += [
     *(
         case(
@@ -1158,6 +1164,28 @@ CASES += [
         "depends_on_past 'sometimes' is not true or false",
         "`-- depends_on_past: true`",
         setup=edit(MODEL, "-- name:", "-- depends_on_past: sometimes\n-- name:"),
+    ),
+    *(
+        case(
+            f"depends-on-past-in-mode-{kind}",
+            ["run", *flags],
+            f"mode {mode} cannot build running_total: it reads its own earlier partitions",
+            "a range's DELETE would empty what it reads",
+            "run it per partition",
+            setup=write("models/running_total.sql", RUNNING_TOTAL.format(backfill="")),
+        )
+        for kind, flags, mode in (
+            ("single-run", ["--single-run"], "single_run"),
+            ("batches", ["--batch-size", "3"], "batch(3)"),
+        )
+    ),
+    case(
+        "depends-on-past-with-a-range-backfill",
+        ["ls"],
+        "models/running_total.sql:5:",
+        "backfill single_run cannot build a model that reads its own earlier partitions",
+        "`-- backfill: per_partition`",
+        setup=write("models/running_total.sql", RUNNING_TOTAL.format(backfill="-- backfill: single_run\n")),
     ),
     case(
         "window-bound-compared-with-text",

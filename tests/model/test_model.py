@@ -712,7 +712,7 @@ def test_a_query_too_deep_to_render_is_refused_at_load_naming_the_line() -> None
 PINNED_MODELS = {
     "time-every-key": (
         "-- name: sales.daily\n-- partition_by: D\n-- grain: Hour\n-- start: 2026-01-01\n-- end: 2026-01-31\n"
-        "-- timezone: Asia/Tokyo\n-- backfill: batch(3)\n-- depends_on: orders\n-- tags: finance\n"
+        "-- timezone: Asia/Tokyo\n-- backfill: batch(1)\n-- depends_on: orders\n-- tags: finance\n"
         "-- lookback: 2\n-- depends_on_past: true\n"
         "SELECT D, SUM(amount) AS total FROM sales WHERE ts >= @start AND ts < @end GROUP BY D\n"
     ),
@@ -733,3 +733,23 @@ PINNED_MODELS = {
 )
 def test_fingerprint_is_pinned(sample: str, dialect: str, digest: str) -> None:
     assert make_model(PINNED_MODELS[sample], dialect=dialect).fingerprint == digest
+
+
+@pytest.mark.parametrize(
+    ("backfill", "refused"),
+    [
+        pytest.param("single_run", True, id="single-run"),
+        pytest.param("batch(7)", True, id="batches"),
+        pytest.param("batch(1)", False, id="batches-of-one"),
+        pytest.param("per_partition", False, id="per-partition"),
+    ],
+)
+def test_a_self_reading_model_takes_only_one_partition_per_step(backfill: str, refused: bool) -> None:
+    text = model_text("SELECT d, x FROM t", backfill=backfill, depends_on_past="true")
+    if not refused:
+        assert make_model(text).policy.one_partition_per_step
+        return
+    error = model_error(lambda: make_model(text))
+    assert error.line == 3  # the backfill line
+    assert f"backfill {backfill} cannot build a model that reads its own earlier partitions" in str(error)
+    assert "`-- backfill: per_partition`" in str(error)

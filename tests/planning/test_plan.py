@@ -109,3 +109,35 @@ def test_resolve_mode(flags: tuple[bool, bool, int | None], expected: str) -> No
 def test_resolve_mode_rejects(flags: tuple[bool, bool, int | None], message: str) -> None:
     with pytest.raises(UsageError, match=message):
         mode_from_flags(*flags)
+
+
+SELF_READING = make_model(model_text("SELECT d, x FROM t", depends_on_past="true"), stem="running_total")
+
+
+@pytest.mark.parametrize(
+    ("flags", "expected"),
+    [
+        pytest.param((False, True, None), "per_partition", id="per-partition"),
+        pytest.param((False, False, 1), "batch(1)", id="batches-of-one"),
+        pytest.param((False, False, None), "per_partition", id="model-policy"),
+    ],
+)
+def test_a_self_reading_model_runs_one_partition_per_step(
+    flags: tuple[bool, bool, int | None], expected: str
+) -> None:
+    assert str(resolve_mode(SELF_READING, mode_from_flags(*flags))) == expected
+
+
+@pytest.mark.parametrize(
+    ("flags", "shown"),
+    [
+        pytest.param((True, False, None), "single_run", id="single-run"),
+        pytest.param((False, False, 2), "batch(2)", id="batches"),
+    ],
+)
+def test_a_self_reading_model_refuses_range_modes(flags: tuple[bool, bool, int | None], shown: str) -> None:
+    with pytest.raises(UsageError) as caught:
+        resolve_mode(SELF_READING, mode_from_flags(*flags))
+    message = str(caught.value)
+    assert message.startswith(f"mode {shown} cannot build running_total: it reads its own earlier partitions")
+    assert "run it per partition" in message
