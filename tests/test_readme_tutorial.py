@@ -10,10 +10,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pytest
 
-from tests.cli.helpers import invoke
+from tests.cli.helpers import by_key, execute, invoke, query, status_json
 
 README = Path(__file__).parent.parent / "README.md"
 pytestmark = pytest.mark.slow  # end to end through the CLI
@@ -27,20 +26,9 @@ def _readme_model(path: str) -> str:
     return found.group(1)
 
 
-def _sql(root: Path, sql: str) -> list[tuple[Any, ...]]:
-    con = duckdb.connect(str(root / "warehouse.duckdb"))
-    try:
-        cursor = con.execute(sql)
-        return cursor.fetchall() if cursor.description else []
-    finally:
-        con.close()
-
-
-def _status(root: Path, *args: str) -> dict[str, dict[str, Any]]:
-    result = invoke("status", *args, "--project", root, "--format", "json")
-    assert result.exit_code == 0, result.output
-    (model,) = json.loads(result.stdout)["models"]
-    return {p["key"]: p for p in model["partitions"]}
+def _status(root: Path, model: str, *args: str) -> dict[str, dict[str, Any]]:
+    """One model's partitions by key, from `status --format json`."""
+    return by_key(status_json(root, model, *args)[model])
 
 
 def test_the_walkthrough_works_as_written(demo_project: Path) -> None:
@@ -51,7 +39,7 @@ def test_the_walkthrough_works_as_written(demo_project: Path) -> None:
     # Each day's file at its key's path holds exactly the day's rows, and its metadata sums them.
     with (root / "exports/2026/01/15/sales.csv").open(newline="") as handle:
         exported = list(csv.DictReader(handle))
-    day = _sql(root, "SELECT product, amount FROM partitioned_sales_data WHERE date = DATE '2026-01-15'")
+    day = query(root, "SELECT product, amount FROM partitioned_sales_data WHERE date = DATE '2026-01-15'")
     assert sorted((r["product"], float(r["amount"])) for r in exported) == sorted(
         (p, float(a)) for p, a in day
     )
@@ -63,7 +51,7 @@ def test_the_walkthrough_works_as_written(demo_project: Path) -> None:
     assert fifteenth["path"] == "exports/2026/01/15/sales.csv"
 
     # A failed day keeps its error; the others commit; the page and the history show it.
-    _sql(root, "INSERT INTO raw_sales VALUES ('2026-01-20', 'durian', -3, 12.50)")
+    execute(root, "INSERT INTO raw_sales VALUES ('2026-01-20', 'durian', -3, 12.50)")
     assert invoke("run", "--project", root).exit_code == 1
     days = _status(root, "partitioned_sales_data")
     assert days["2026-01-20"]["status"] == "failed"
@@ -83,7 +71,7 @@ def test_the_walkthrough_works_as_written(demo_project: Path) -> None:
     (failed_step,) = [s for s in shown["steps"] if s["status"] == "failed"]
     assert (failed_step["model"], failed_step["first_key"]) == ("partitioned_sales_data", "2026-01-20")
 
-    _sql(root, "DELETE FROM raw_sales WHERE quantity < 0")
+    execute(root, "DELETE FROM raw_sales WHERE quantity < 0")
     fixed = invoke("run", "--project", root, "--only-failed", "--format", "json")
     assert fixed.exit_code == 0  # the failed day, and the partitions downstream it skipped
     assert [(m["name"], m["materialized"]) for m in json.loads(fixed.stdout)["models"]] == [
@@ -99,15 +87,17 @@ def test_the_walkthrough_works_as_written(demo_project: Path) -> None:
     # The dynamic model, as the README writes it: a new product is one missing partition, built alone.
     (root / "models/sales_by_product.sql").write_text(_readme_model("demo/models/sales_by_product.sql"))
     assert invoke("run", "sales_by_product", "--project", root).exit_code == 0
-    products = sorted(p for (p,) in _sql(root, "SELECT DISTINCT product FROM raw_sales"))
+    products = sorted(p for (p,) in query(root, "SELECT DISTINCT product FROM raw_sales"))
     assert list(_status(root, "sales_by_product")) == products
-    _sql(root, "INSERT INTO raw_sales VALUES ('2026-01-31', 'fig', 5, 3.00)")
+    execute(root, "INSERT INTO raw_sales VALUES ('2026-01-31', 'fig', 5, 3.00)")
     statuses = {k: p["status"] for k, p in _status(root, "sales_by_product").items()}
     assert statuses == {**dict.fromkeys(products, "materialized"), "fig": "missing"}
     rebuilt = invoke("run", "sales_by_product", "--project", root, "--only-missing", "--format", "json")
     assert rebuilt.exit_code == 0
     (model,) = json.loads(rebuilt.stdout)["models"]
     assert model["materialized"] == 1  # only the new value; the others are not stale
-    by_product = {p: (int(n), float(a)) for p, n, a in _sql(root, "SELECT * FROM sales_by_product")}
-    recomputed = _sql(root, "SELECT product, COUNT(*), SUM(quantity * price) FROM raw_sales GROUP BY product")
+    by_product = {p: (int(n), float(a)) for p, n, a in query(root, "SELECT * FROM sales_by_product")}
+    recomputed = query(
+        root, "SELECT product, COUNT(*), SUM(quantity * price) FROM raw_sales GROUP BY product"
+    )
     assert by_product == {p: (int(n), float(a)) for p, n, a in recomputed}

@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.behaviour.warehouses import EVENTS, Warehouse, engine_params, fresh_warehouse
+from tests.behaviour.warehouses import EVENTS, Warehouse, engine_params
 
 pytestmark = pytest.mark.slow  # end to end, on server engines
 
@@ -27,16 +26,6 @@ FROM (SELECT d, COUNT(*) AS n FROM events WHERE d >= @start AND d < @end GROUP B
 """
 
 
-@pytest.fixture(params=engine_params("postgres", "snowflake"))
-def concurrent(
-    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Warehouse]:
-    made = fresh_warehouse(request.param, request, tmp_path, monkeypatch)
-    made.load()
-    yield made
-    made.close()
-
-
 def _recompute() -> list[tuple[str, int]]:
     counts = Counter(e.d for e in EVENTS)
     totals: dict[dt.date, int] = {}
@@ -46,12 +35,12 @@ def _recompute() -> list[tuple[str, int]]:
     return [(day.isoformat(), total) for day, total in sorted(totals.items())]
 
 
-def test_concurrency_still_builds_a_self_reading_model_in_order(
-    concurrent: Warehouse, tmp_path: Path
-) -> None:
-    concurrent.sql("CREATE TABLE running_total (d DATE, total BIGINT)")  # the first day reads it empty
-    project = concurrent.project(tmp_path / "project", {"running_total": RUNNING_TOTAL})
+# The engines that take several writers: the behavioural `warehouse` fixture, on those params only.
+@pytest.mark.parametrize("warehouse", engine_params("postgres", "snowflake"), indirect=True)
+def test_concurrency_still_builds_a_self_reading_model_in_order(warehouse: Warehouse, tmp_path: Path) -> None:
+    warehouse.sql("CREATE TABLE running_total (d DATE, total BIGINT)")  # the first day reads it empty
+    project = warehouse.project(tmp_path / "project", {"running_total": RUNNING_TOTAL})
     report = project.run(concurrency=4)
     assert (report.exit_code, report.succeeded, report.failed) == (0, len(DAYS), 0)
-    built = concurrent.sql("SELECT d, total FROM running_total ORDER BY d")
+    built = warehouse.sql("SELECT d, total FROM running_total ORDER BY d")
     assert [(str(d)[:10], int(t)) for d, t in built] == _recompute()

@@ -6,11 +6,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from sqlbackfill import api
 from sqlbackfill.errors import UsageError
+from tests.cli.helpers import execute, query
 
 # A running total: each day's count plus the day before's total, read back from the model's own table.
 RUNNING_TOTAL = """-- partition_by: d
@@ -27,29 +27,20 @@ FROM (
 COUNTS = [(f"2026-01-{day:02d}", day % 4 + 1) for day in range(1, 11)]
 
 
-def _sql(root: Path, sql: str) -> list[tuple[object, ...]]:
-    con = duckdb.connect(str(root / "warehouse.duckdb"))
-    try:
-        cursor = con.execute(sql)
-        return cursor.fetchall() if cursor.description else []
-    finally:
-        con.close()
-
-
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     root = tmp_path / "project"
     (root / "models").mkdir(parents=True)
     (root / "sqlbackfill.toml").write_text('[project]\n\n[targets.local]\ntype = "duckdb"\n')
     (root / "models" / "running_total.sql").write_text(RUNNING_TOTAL)
-    _sql(root, "CREATE TABLE daily_counts (d DATE, n BIGINT)")
-    _sql(root, "INSERT INTO daily_counts VALUES " + ", ".join(f"(DATE '{d}', {n})" for d, n in COUNTS))
-    _sql(root, "CREATE TABLE running_total (d DATE, total BIGINT)")  # the model's first run reads it empty
+    execute(root, "CREATE TABLE daily_counts (d DATE, n BIGINT)")
+    execute(root, "INSERT INTO daily_counts VALUES " + ", ".join(f"(DATE '{d}', {n})" for d, n in COUNTS))
+    execute(root, "CREATE TABLE running_total (d DATE, total BIGINT)")  # the model's first run reads it empty
     return root
 
 
 def _totals(root: Path) -> list[tuple[str, int]]:
-    return [(str(d), int(t)) for d, t in _sql(root, "SELECT d, total FROM running_total ORDER BY d")]
+    return [(str(d), int(t)) for d, t in query(root, "SELECT d, total FROM running_total ORDER BY d")]
 
 
 def _recompute() -> list[tuple[str, int]]:
@@ -63,7 +54,7 @@ def test_a_self_reading_model_builds_day_by_day_and_equals_a_recompute(project: 
 
 
 def test_a_failed_day_stops_the_days_after_it_and_a_rerun_continues(project: Path) -> None:
-    _sql(project, "UPDATE daily_counts SET n = -1 WHERE d = DATE '2026-01-04'")
+    execute(project, "UPDATE daily_counts SET n = -1 WHERE d = DATE '2026-01-04'")
     report = api.run(api.load(project))
     mine = report.models["running_total"]
     assert (report.exit_code, mine.materialized, mine.failed, mine.skipped) == (1, 3, 1, 6)
@@ -77,7 +68,7 @@ def test_a_failed_day_stops_the_days_after_it_and_a_rerun_continues(project: Pat
     assert [s.first_key for s in skipped] == [f"2026-01-{day:02d}" for day in range(5, 11)]
     assert all("waits on 2026-01-04, which was not built in this run" in (s.error or "") for s in skipped)
 
-    _sql(project, "UPDATE daily_counts SET n = 1 WHERE d = DATE '2026-01-04'")  # the fix
+    execute(project, "UPDATE daily_counts SET n = 1 WHERE d = DATE '2026-01-04'")  # the fix
     again = api.run(api.load(project), only=["missing"])
     assert (again.exit_code, again.succeeded) == (0, 7)
     assert _totals(project) == [(day, total) for day, total in _recompute_with({"2026-01-04": 1})]
@@ -96,6 +87,6 @@ def test_range_modes_are_refused_before_anything_is_written(project: Path, mode:
     with pytest.raises(UsageError, match=re.escape(f"mode {mode} cannot build running_total")):
         api.run(api.load(project), mode=mode)
     assert _totals(project) == []
-    assert _sql(
+    assert query(
         project, "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'sqlbackfill'"
     ) == [(0,)]
