@@ -106,6 +106,11 @@ class ModelPlan:
         runs = subtract(normalize([*self.runs, *added]), waiting_runs(waits))
         return replace(self, runs=runs, steps=chunk(runs, self.mode.step_size), waiting=tuple(waits))
 
+    def cut(self, runs: Sequence[Run], wait: Waiting) -> ModelPlan:
+        """This plan down to `runs`, the rest waiting as `wait` says; steps regrouped."""
+        runs = normalize(runs)
+        return replace(self, runs=runs, steps=chunk(runs, self.mode.step_size), waiting=(*self.waiting, wait))
+
 
 def plan_model(
     model: Model,

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from sqlbackfill.engines import EngineAdapter
 from sqlbackfill.errors import WarehouseLockedError
 from sqlbackfill.model import one_model
-from sqlbackfill.partitions.ranges import chunk, normalize, subtract
+from sqlbackfill.partitions.ranges import chunk, intersect, normalize, subtract
 from sqlbackfill.planning import ModelPlan
 from sqlbackfill.running.events import Event, Note, PartitionsSkipped
 from sqlbackfill.running.session import Session
@@ -47,6 +47,14 @@ def claim_plans(
             emit(PartitionsSkipped(model.name, keys, f"{HELD}: {owners} (use --wait to wait for it)"))
             held[model.name] = len(keys)
         runs = normalize(claimed)
+        if missing and model.depends_on_past:  # the partitions after a held one must wait for it
+            after = intersect(runs, [(missing[0][0], max(missing[0][0], runs[-1][1]))]) if runs else []
+            if after:
+                runs = subtract(runs, after)
+                keys = tuple(key for lo, hi in after for key in model.partitioning.keys(lo, hi))
+                gap = model.partitioning.key(missing[0][0])
+                emit(PartitionsSkipped(model.name, keys, f"waits on {gap}, {HELD} (depends_on_past)"))
+                held[model.name] = held.get(model.name, 0) + len(keys)
         claimed_plans.append(dataclasses.replace(plan, runs=runs, steps=chunk(runs, plan.mode.step_size)))
     return claimed_plans, held
 

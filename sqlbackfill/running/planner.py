@@ -12,6 +12,9 @@ from sqlbackfill.partitions.ranges import chunk, intersect, normalize
 from sqlbackfill.planning import (
     ModelPlan,
     describe,
+    past_followers,
+    past_statuses,
+    past_waits,
     plan_model,
     ready_runs,
     rebuilt_readers,
@@ -22,7 +25,7 @@ from sqlbackfill.running.compile import plural
 from sqlbackfill.running.events import Event, Note, ignore
 from sqlbackfill.running.request import RunRequest
 from sqlbackfill.running.session import Session
-from sqlbackfill.state import WarehouseState, statuses_of
+from sqlbackfill.state import WarehouseState
 from sqlbackfill.vocabulary import PartitionStatus
 
 
@@ -34,10 +37,11 @@ class StatusReader:
         self._read: dict[str, dict[str, PartitionStatus]] = {}
 
     def of(self, model: Model) -> dict[str, PartitionStatus]:
-        """`{key: status}` of the recorded partitions (a key absent is missing)."""
+        """`{key: status}` of the recorded partitions (a key absent is missing; a `depends_on_past`
+        model's partitions built before an earlier one are stale)."""
         if model.name not in self._read:
             records = self.state.records(model.name) if self.state is not None else {}
-            self._read[model.name] = statuses_of(records, model.fingerprint)
+            self._read[model.name] = past_statuses(model, records)
         return self._read[model.name]
 
 
@@ -63,18 +67,26 @@ def plan_run(
             emit(Note(note, model.name))
         plan = plan_model(model, chosen.selection.run, mode, request.filters, own, notes)
         edges = session.graph.upstream_edges(model)
+        also: list[Run] = []
+        if request.filters.active:
+            also = [*rebuilt_readers(edges, planned), *past_followers(model, plan.runs, plan.selection)]
+        waits = []
         if edges:
-            also = rebuilt_readers(edges, planned) if request.filters.active else []
             ready = {
                 e.upstream.name: ready_runs(
                     e.upstream, statuses.of(e.upstream), planned.get(e.upstream.name, ())
                 )
                 for e in edges
             }
-            candidates = normalize([*plan.runs, *also])
-            plan = plan.with_dependencies(also, waiting_on(candidates, edges, ready))
-            for wait in plan.waiting:
-                emit(Note(f"waiting: {describe(model, wait)}", model.name))
+            waits = waiting_on(normalize([*plan.runs, *also]), edges, ready)
+        if also or waits:
+            plan = plan.with_dependencies(also, waits)
+        if model.depends_on_past:
+            runs, past = past_waits(model, plan.runs, statuses.of(model))
+            if past is not None:
+                plan = plan.cut(runs, past)
+        for wait in plan.waiting:
+            emit(Note(f"waiting: {describe(model, wait)}", model.name))
         planned[model.name] = plan.runs
         plans.append(plan)
     return plans

@@ -11,9 +11,9 @@ from typing import NotRequired, TypedDict
 from sqlbackfill.model import Model, ModelGraph
 from sqlbackfill.partitions import Run
 from sqlbackfill.partitions.ranges import intersect, normalize
-from sqlbackfill.planning import ready_runs, waited_keys, waiting_on
+from sqlbackfill.planning import past_stale, past_statuses, past_waited, ready_runs, waited_keys, waiting_on
 from sqlbackfill.running.session import Session
-from sqlbackfill.state import PartitionRecord, PartitionStatus, status_of, statuses_of
+from sqlbackfill.state import PartitionRecord, PartitionStatus, status_of
 from sqlbackfill.state.leases import LeaseStore
 
 STATUSES = tuple(s.value for s in PartitionStatus)
@@ -107,13 +107,17 @@ def collect_status(
 def _waits(
     model: Model, run: Run, graph: ModelGraph, records: dict[str, dict[str, PartitionRecord]]
 ) -> dict[int, list[tuple[str, list[str]]]]:
-    """The partitions of `run` whose upstream partitions are not materialized, with what they wait on."""
+    """The partitions of `run` whose upstream partitions (or, reading its own past, the one before) are not
+    materialized, with what they wait on."""
     edges = graph.upstream_edges(model)
+    waits = past_waited(model, records.get(model.name, {}), run)
     if not edges:
-        return {}
+        return waits
     ups = [e.upstream for e in edges]
-    ready = {up.name: ready_runs(up, statuses_of(records.get(up.name, {}), up.fingerprint)) for up in ups}
-    return waited_keys(model, waiting_on([run], edges, ready))
+    ready = {up.name: ready_runs(up, past_statuses(up, records.get(up.name, {}))) for up in ups}
+    for ordinal, on in waited_keys(model, waiting_on([run], edges, ready)).items():
+        waits.setdefault(ordinal, []).extend(on)
+    return waits
 
 
 def model_status(
@@ -136,6 +140,7 @@ def model_status(
     found = 0
     measured = bool(model.metrics)
     exports = model.export is not None
+    past = past_stale(model, records)
     for ordinal, key in members:
         record = records.get(key)
         if record is None:
@@ -156,7 +161,8 @@ def model_status(
                 updated_at = texts[record.updated_at] = _iso(record.updated_at)
             view = {
                 "key": key,
-                "status": status_of(record, fingerprint)._value_,  # `.value` is a slow property
+                # `._value_`: the `.value` property is slow over 100,000 partitions
+                "status": STALE if key in past else status_of(record, fingerprint)._value_,
                 "rows": record.rows,
                 "error": record.error,
                 "updated_at": updated_at,

@@ -10,7 +10,10 @@ import pytest
 
 from sqlbackfill import api
 from sqlbackfill.errors import UsageError
+from sqlbackfill.state import WarehouseState
+from sqlbackfill.state.leases import LeaseStore
 from tests.cli.helpers import execute, query
+from tests.engines.helpers import open_duckdb
 
 # A running total: each day's count plus the day before's total, read back from the model's own table.
 RUNNING_TOTAL = """-- partition_by: d
@@ -62,7 +65,8 @@ def test_a_failed_day_stops_the_days_after_it_and_a_rerun_continues(project: Pat
     (status,) = api.status(loaded)
     by_key = {p["key"]: p for p in status.partitions}
     assert by_key["2026-01-04"]["status"] == "failed"
-    assert all(by_key[f"2026-01-{day:02d}"]["status"] == "missing" for day in range(5, 11))
+    assert all(by_key[f"2026-01-{day:02d}"]["status"] == "waiting" for day in range(5, 11))
+    assert by_key["2026-01-06"]["waiting_on"] == [{"model": "running_total", "keys": ["2026-01-05"]}]
     _, steps = api.run_steps(loaded, report.run_id)
     skipped = [s for s in steps if s.status == "skipped"]
     assert [s.first_key for s in skipped] == [f"2026-01-{day:02d}" for day in range(5, 11)]
@@ -90,3 +94,72 @@ def test_range_modes_are_refused_before_anything_is_written(project: Path, mode:
     assert query(
         project, "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'sqlbackfill'"
     ) == [(0,)]
+
+
+def _statuses(root: Path) -> dict[str, str]:
+    (status,) = api.status(api.load(root))
+    return {p["key"]: p["status"] for p in status.partitions}
+
+
+def test_rebuilding_a_day_makes_the_later_days_stale_and_only_stale_restores_them(project: Path) -> None:
+    assert api.run(api.load(project)).exit_code == 0
+    execute(project, "UPDATE daily_counts SET n = 10 WHERE d = DATE '2026-01-05'")  # a late correction
+    rebuilt = api.run(api.load(project), start="2026-01-05", end="2026-01-05")
+    assert (rebuilt.exit_code, rebuilt.succeeded) == (0, 1)
+    statuses = _statuses(project)
+    assert [statuses[f"2026-01-{day:02d}"] for day in range(1, 11)] == ["materialized"] * 5 + ["stale"] * 5
+    assert _totals(project)[5:] == _recompute()[5:]  # the later days still hold the old totals
+
+    again = api.run(api.load(project), only=["stale"])
+    assert (again.exit_code, again.succeeded) == (0, 5)
+    assert set(_statuses(project).values()) == {"materialized"}
+    assert _totals(project) == _recompute_with({"2026-01-05": 10})
+
+
+def test_a_range_after_a_gap_waits_on_it_and_nothing_is_built(project: Path) -> None:
+    first = api.run(api.load(project), start="2026-01-01", end="2026-01-03")
+    assert (first.exit_code, first.succeeded) == (0, 3)
+    late = api.run(api.load(project), start="2026-01-06", end="2026-01-10")
+    assert (late.exit_code, late.succeeded, late.waiting) == (1, 0, 5)
+    assert [day for day, _ in _totals(project)] == [f"2026-01-{day:02d}" for day in range(1, 4)]
+    (status,) = api.status(api.load(project))
+    waiting = {p["key"]: p["waiting_on"] for p in status.partitions if p["status"] == "waiting"}
+    assert waiting == {
+        f"2026-01-{day:02d}": [{"model": "running_total", "keys": [f"2026-01-{day - 1:02d}"]}]
+        for day in range(5, 11)
+    }
+    rest = api.run(api.load(project), only=["missing"])  # from the gap on, in order
+    assert (rest.exit_code, rest.succeeded) == (0, 7)
+    assert _totals(project) == _recompute()
+
+
+def test_only_missing_after_a_failed_rebuild_rebuilds_every_later_day(project: Path) -> None:
+    assert api.run(api.load(project)).exit_code == 0
+    execute(project, "UPDATE daily_counts SET n = -1 WHERE d = DATE '2026-01-04'")
+    failed = api.run(api.load(project), start="2026-01-04", end="2026-01-04")
+    assert failed.exit_code == 1
+    statuses = _statuses(project)
+    assert statuses["2026-01-04"] == "failed"
+    assert all(statuses[f"2026-01-{day:02d}"] == "stale" for day in range(5, 11))
+    execute(project, "UPDATE daily_counts SET n = 7 WHERE d = DATE '2026-01-04'")
+    fixed = api.run(api.load(project), only=["missing"])
+    assert (fixed.exit_code, fixed.succeeded) == (0, 7)
+    assert _totals(project) == _recompute_with({"2026-01-04": 7})
+
+
+def test_a_day_another_run_holds_stops_the_days_after_it(project: Path) -> None:
+    adapter = open_duckdb(project / "warehouse.duckdb")
+    try:
+        WarehouseState(adapter).ensure()
+        other = LeaseStore(adapter, "r-other")
+        other.ensure()
+        model = api.load(project).session.models[0]
+        fourth = next(o for o, key in model.partitioning.members(*model.bounds) if key == "2026-01-04")
+        claimed, _ = other.claim(model.name, model.partitioning.label, [(fourth, fourth + 1)])
+        assert claimed == [(fourth, fourth + 1)]
+    finally:
+        adapter.close()
+    report = api.run(api.load(project))
+    mine = report.models["running_total"]
+    assert (report.exit_code, mine.materialized, mine.held) == (3, 3, 7)
+    assert [day for day, _ in _totals(project)] == ["2026-01-01", "2026-01-02", "2026-01-03"]
