@@ -16,6 +16,7 @@ from sqlbackfill.compiling.counts import WINDOWS, counts_query, window_columns
 from sqlbackfill.compiling.metrics import metrics_query
 from sqlbackfill.compiling.pending import PendingTables
 from sqlbackfill.compiling.rewrites import engine_rewrites
+from sqlbackfill.compiling.self_read import first_run_columns, reading_itself_as
 from sqlbackfill.compiling.window import UntypedBound, window_uses
 from sqlbackfill.engines import BoundQuery, Column, EngineAdapter, Statement
 from sqlbackfill.engines.base import DERIVED_PARTITION_COLUMN
@@ -37,12 +38,14 @@ class CompiledModel:
         partition: Column,
         existing: list[Column] | None,
         uses: dict[int, exp.DataType] | None = None,
+        create: list[Column] | None = None,
     ) -> None:
         self.model = model
         self.adapter = adapter
         self.columns = columns
         self.partition = partition
         self.target_exists = existing is not None
+        self.create = create  # the columns to create the missing target with (a self-reading model)
         self.target = adapter.normalize_table(model.table)
         self.bounds = Bounds(model, partition, uses)
         self._by_values = isinstance(model.partitioning, ValuePartitioning)
@@ -59,7 +62,13 @@ class CompiledModel:
                 this=exp.Table(this=self.target.args["db"].copy()), kind="SCHEMA", exists=True
             )
             statements.append(self._statement(schema, {}))
-        if not self.target_exists:
+        if not self.target_exists and self.create is not None:  # it reads itself: no CTAS from the query
+            definitions = [
+                exp.ColumnDef(this=self.adapter.identifier(c.name), kind=c.type.copy()) for c in self.create
+            ]
+            columns = exp.Schema(this=self.target.copy(), expressions=definitions)
+            statements.append(self._statement(exp.Create(this=columns, kind="TABLE", exists=True), {}))
+        elif not self.target_exists:
             empty = exp.select("*").from_(self._model_subquery()).limit(0)
             create = exp.Create(this=self.target.copy(), kind="TABLE", exists=True, expression=empty)
             # A time model gets an empty window (`@start` = `@end`): the types, and no rows read.
@@ -180,8 +189,15 @@ def compile_model(
     described as holding the columns their models write (`PendingTables`); nothing is written."""
     # What is described reads the stand-ins; the compiled statements read the real tables.
     described = pending.described(model) if pending is not None else model
+    create = None
+    if model.depends_on_past and adapter.table_columns(adapter.normalize_table(model.table)) is None:
+        create = first_run_columns(described, adapter, lambda m: _describe_model(m, adapter, sample)[0])
+        described = reading_itself_as(described, adapter, create)
     columns, partition, existing, uses = _describe_model(described, adapter, sample)
-    return CompiledModel(model, adapter, columns, partition, existing, uses)
+    if create is not None:  # the table holds the created columns (an INSERT by name casts to them)
+        by_name = {c.name.lower(): c for c in create}
+        columns = [by_name[c.name.lower()] for c in columns]
+    return CompiledModel(model, adapter, columns, partition, existing, uses, create)
 
 
 def _describe_model(

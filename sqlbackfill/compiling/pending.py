@@ -12,6 +12,7 @@ reference works on every engine; creating the table inside a transaction that ro
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from sqlglot import exp
@@ -45,26 +46,57 @@ class PendingTables:
         with (the model itself when it reads none)."""
         if not any(self._pending(model, ref) for ref in model.query.references):
             return model
-        ast = model.query.ast.copy()
-        for table, ref in list(table_references(ast, model.dialect)):
-            found = self._pending(model, ref)
-            if found is not None:
-                table.replace(self._stand_in(table, self._columns[found]))
-        return dataclasses.replace(model, query=dataclasses.replace(model.query, ast=ast))
+        return replaced(model, self.adapter, self._found)
+
+    def _found(self, model: Model, ref: TableRef) -> list[Column] | None:
+        found = self._pending(model, ref)
+        return self._columns[found] if found is not None else None
 
     def _pending(self, model: Model, ref: TableRef) -> TableRef | None:
         """The pending table a reference of `model`'s SQL names, if any."""
         return next((t for t in self._by_name.get(ref[1], ()) if names_table(model, ref, t)), None)
 
-    def _stand_in(self, table: exp.Table, columns: list[Column]) -> exp.Subquery:
-        """`(SELECT CAST(NULL AS type) AS column, … WHERE FALSE) AS alias`, aliased as `table` is (by its
-        alias, else by its name) so that the query's qualified columns still find it."""
-        select = exp.select(
-            *[
-                exp.alias_(exp.Cast(this=exp.null(), to=c.type.copy()), self.adapter.identifier(c.name))
-                for c in columns
-            ]
-        ).where(exp.false())
-        alias = table.args.get("alias")
-        alias = alias.copy() if alias is not None else exp.TableAlias(this=table.this.copy())
-        return exp.Subquery(this=select, alias=alias)
+
+def replaced(
+    model: Model, adapter: EngineAdapter, columns_of: Callable[[Model, TableRef], list[Column] | None]
+) -> Model:
+    """`model` with each table reference for which `columns_of` gives columns replaced by an empty relation
+    of those columns (`stand_in`)."""
+    ast = model.query.ast.copy()
+    for table, ref in list(table_references(ast, model.dialect)):
+        columns = columns_of(model, ref)
+        if columns is not None:
+            table.replace(stand_in(adapter, table, columns))
+    return dataclasses.replace(model, query=dataclasses.replace(model.query, ast=ast))
+
+
+def untyped(data_type: exp.DataType) -> bool:
+    """Whether an engine described a column as having no type: only NULL (DuckDB's `"NULL"`, Spark's
+    `void`)."""
+    if data_type.this in (exp.DataType.Type.NULL, exp.DataType.Type.UNKNOWN):
+        return True
+    kind = data_type.args.get("kind")
+    return data_type.this is exp.DataType.Type.USERDEFINED and str(kind).strip('"').upper() in (
+        "NULL",
+        "VOID",
+    )
+
+
+def stand_in(adapter: EngineAdapter, table: exp.Table, columns: Sequence[Column]) -> exp.Subquery:
+    """`(SELECT CAST(NULL AS type) AS column, … WHERE FALSE) AS alias`, aliased as `table` is (by its alias,
+    else by its name) so that the query's qualified columns still find it. A column of type NULL is a bare
+    NULL, which the engine types from its use."""
+    select = exp.select(
+        *[
+            exp.alias_(
+                exp.null()
+                if c.type.this is exp.DataType.Type.NULL
+                else exp.Cast(this=exp.null(), to=c.type.copy()),
+                adapter.identifier(c.name),
+            )
+            for c in columns
+        ]
+    ).where(exp.false())
+    alias = table.args.get("alias")
+    alias = alias.copy() if alias is not None else exp.TableAlias(this=table.this.copy())
+    return exp.Subquery(this=select, alias=alias)

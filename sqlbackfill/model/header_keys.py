@@ -148,6 +148,14 @@ DEPENDS_ON_PAST = HeaderKey(
     "without it such a model is refused",
     default="false",
 )
+COLUMNS = HeaderKey(
+    name="columns",
+    applies=Kind.BOTH,
+    parse=hv.text,
+    doc="for a `depends_on_past` model: the target's columns and types, to create it on the first run (it "
+    "reads itself, so it cannot be described before it exists): `customer_id INT, revenue DOUBLE, d DATE`",
+    default_doc="inferred from the SELECT, reading the model's own table as empty",
+)
 METRICS = HeaderKey(
     name="metrics",
     applies=Kind.BOTH,
@@ -177,6 +185,7 @@ HEADER_SPEC: tuple[HeaderKey[Any], ...] = (
     TAGS,
     LOOKBACK,
     DEPENDS_ON_PAST,
+    COLUMNS,
     METRICS,
     EXPORT,
     VALUES_FROM,

@@ -14,10 +14,12 @@ from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 
 from sqlbackfill.config import STATE_SCHEMA
 from sqlbackfill.errors import ModelError, PartitionKeyError
+from sqlbackfill.model.columns import ColumnSpec, parse_columns
 from sqlbackfill.model.export import Export, parse_export
 from sqlbackfill.model.header import Header, parse_header
 from sqlbackfill.model.header_keys import (
     BACKFILL,
+    COLUMNS,
     DEPENDS_ON_PAST,
     END,
     EXPORT,
@@ -59,6 +61,7 @@ class Model:
     tags: tuple[str, ...] = ()  # as written; they match case-insensitively
     lookback: int = 0  # a partition also reads this many previous upstream partitions
     depends_on_past: bool = False  # `-- depends_on_past: true`: its SQL may read its own earlier partitions
+    columns: tuple[ColumnSpec, ...] = ()  # `-- columns:` the target's columns, to create a self-reading one
     metrics: tuple[Metric, ...] = ()  # `-- metrics:` aggregates recorded per partition
     export: Export | None = None  # `-- export:` the file each partition is written to
     project_dir: Path | None = None  # where relative `export:` paths start (the project folder)
@@ -122,6 +125,7 @@ def build_model(
         tags=header.tags(),
         lookback=header.lookback(),
         depends_on_past=header.setting(DEPENDS_ON_PAST),
+        columns=_columns(header, dialect),
         metrics=_metrics(header, dialect),
         export=_export(header, partitioning, bounds),
         values_from=_values_from(header, dialect),
@@ -140,6 +144,20 @@ def _export(header: Header, partitioning: Partitioning, bounds: Run) -> Export |
     if raw is None:
         return None
     return parse_export(raw, partitioning, bounds, lambda message: header.error(EXPORT.name, message))
+
+
+def _columns(header: Header, dialect: str) -> tuple[ColumnSpec, ...]:
+    raw = header.value(COLUMNS)
+    if raw is None:
+        return ()
+    if not header.setting(DEPENDS_ON_PAST):
+        raise header.error(
+            COLUMNS.name,
+            "columns is only for a model that reads its own table (depends_on_past: true), which cannot "
+            "be described before its table exists; other models' tables are created from their SELECT: "
+            "drop the columns line, or cast in the SELECT for the types you want",
+        )
+    return parse_columns(raw, dialect, lambda message: header.error(COLUMNS.name, message))
 
 
 def _metrics(header: Header, dialect: str) -> tuple[Metric, ...]:

@@ -1,6 +1,7 @@
-"""A model that reads its own earlier partitions (`depends_on_past`) under `--concurrency`, on the engines
-that take several writers: its days are still built one after another, oldest first, each reading the day
-before it committed, so the result equals a day-by-day recompute."""
+"""A model that reads its own earlier partitions (`depends_on_past`) on every engine: from an empty warehouse
+(its table created from `columns:` or from its query reading itself as empty) and under `--concurrency` on
+the engines that take several writers, its days are built one after another, oldest first, each reading the
+day before it committed, so the result equals a day-by-day recompute."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from sqlbackfill.errors import ModelError
 from tests.behaviour.warehouses import EVENTS, Warehouse, engine_params
 
 pytestmark = pytest.mark.slow  # end to end, on server engines
@@ -44,3 +46,44 @@ def test_concurrency_still_builds_a_self_reading_model_in_order(warehouse: Wareh
     assert (report.exit_code, report.succeeded, report.failed) == (0, len(DAYS), 0)
     built = warehouse.sql("SELECT d, total FROM running_total ORDER BY d")
     assert [(str(d)[:10], int(t)) for d, t in built] == _recompute()
+
+
+@pytest.mark.parametrize(
+    "warehouse", engine_params("duckdb", "postgres", "snowflake", "spark"), indirect=True
+)
+def test_from_an_empty_warehouse_the_declared_columns_create_its_table(
+    warehouse: Warehouse, tmp_path: Path
+) -> None:
+    model = RUNNING_TOTAL.replace(
+        "-- depends_on_past: true", "-- depends_on_past: true\n-- columns: d DATE, total BIGINT"
+    )
+    project = warehouse.project(tmp_path / "project", {"running_total": model})
+    report = project.run()
+    assert (report.exit_code, report.succeeded) == (0, len(DAYS))
+    built = warehouse.sql("SELECT d, total FROM running_total ORDER BY d")
+    assert [(str(d)[:10], int(t)) for d, t in built] == _recompute()
+
+
+@pytest.mark.parametrize("warehouse", engine_params("duckdb", "snowflake", "spark"), indirect=True)
+def test_from_an_empty_warehouse_its_columns_are_inferred(warehouse: Warehouse, tmp_path: Path) -> None:
+    project = warehouse.project(tmp_path / "project", {"running_total": RUNNING_TOTAL})
+    report = project.run()
+    assert (report.exit_code, report.succeeded) == (0, len(DAYS))
+    built = warehouse.sql("SELECT d, total FROM running_total ORDER BY d")
+    assert [(str(d)[:10], int(t)) for d, t in built] == _recompute()
+
+
+@pytest.mark.parametrize("warehouse", engine_params("postgres"), indirect=True)
+def test_where_the_engine_cannot_type_it_the_error_names_the_columns_line(
+    warehouse: Warehouse, tmp_path: Path
+) -> None:
+    project = warehouse.project(tmp_path / "project", {"running_total": RUNNING_TOTAL})
+    with pytest.raises(ModelError) as caught:
+        project.run()
+    message = str(caught.value)
+    assert message.startswith("models/running_total.sql:4: cannot tell the columns of running_total")
+    assert "postgres rejected it with its own table read as empty" in message
+    assert "add `-- columns: d TYPE, total TYPE`" in message
+    assert warehouse.sql(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'running_total'"
+    ) == [(0,)]
