@@ -1188,6 +1188,42 @@ CASES += [
         setup=write("models/running_total.sql", RUNNING_TOTAL.format(backfill="-- backfill: single_run\n")),
     ),
     case(
+        "depends-on-past-columns-that-do-not-parse",
+        ["ls"],
+        "models/running_total.sql:5:",
+        "columns `date DATE, sales BIGINT))` does not parse",
+        "`-- columns: customer_id INT, revenue DOUBLE, event_date DATE`",
+        setup=write(
+            "models/running_total.sql",
+            RUNNING_TOTAL.format(backfill="-- columns: date DATE, sales BIGINT))\n"),
+        ),
+    ),
+    case(
+        "columns-without-depends-on-past",
+        ["ls"],
+        "models/raw_sales.sql:4:",
+        "columns is only for a model that reads its own table (depends_on_past: true)",
+        "drop the columns line",
+        setup=write(
+            "models/raw_sales.sql",
+            RAW_SALES_MODEL.format(body="-- columns: date DATE\nSELECT date FROM read_csv('data/sales.csv')"),
+        ),
+    ),
+    case(
+        "depends-on-past-whose-columns-cannot-be-told",
+        ["run", "running_total"],
+        "models/running_total.sql:4: cannot tell the columns of running_total before its table exists",
+        "its SELECT's output has a `*`",
+        "add `-- columns: ",
+        setup=write(
+            "models/running_total.sql",
+            RUNNING_TOTAL.format(backfill="").replace(
+                "SELECT date, COUNT(*)", "SELECT * FROM (SELECT date, COUNT(*)"
+            )
+            + ") AS u\n",
+        ),
+    ),
+    case(
         "window-bound-compared-with-text",
         ["run"],
         f"{MODEL}:",

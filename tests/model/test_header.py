@@ -66,6 +66,7 @@ def test_known_keys_are_the_documented_ones() -> None:
         "tags",
         "lookback",
         "depends_on_past",
+        "columns",
         "metrics",
         "export",
         "values_from",
