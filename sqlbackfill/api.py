@@ -38,7 +38,12 @@ from sqlbackfill.running import (
 )
 from sqlbackfill.running.events import ignore
 from sqlbackfill.running.history import list_runs, show_run
+from sqlbackfill.running.operations import Done
+from sqlbackfill.running.operations import mark as mark_partitions
+from sqlbackfill.running.operations import wipe as wipe_partitions
 from sqlbackfill.running.policy import DEFAULT_RETRIES
+from sqlbackfill.running.reconcile import ModelDifferences
+from sqlbackfill.running.reconcile import reconcile as reconcile_models
 from sqlbackfill.state.history import RunHistory, StepRow
 from sqlbackfill.state.leases import DEFAULT_TTL
 from sqlbackfill.vocabulary import MODE_SHAPES, Mode, PartitionStatus
@@ -195,6 +200,32 @@ def runs(project: Project, *, select: Iterable[str] = (), limit: int | None = 20
 def run_steps(project: Project, run_id: str) -> tuple[RunHistory, list[StepRow]]:
     """One recorded run and its steps (`sqlbackfill runs show RUN_ID`); an unknown id is a UsageError."""
     return show_run(project.session, run_id)
+
+
+def reconcile(
+    project: Project,
+    *,
+    select: Iterable[str] = (),
+    start: str | None = None,
+    end: str | None = None,
+    apply: bool = False,
+) -> list[ModelDifferences]:
+    """Each selected model's partitions where status and the table disagree (`sqlbackfill reconcile`):
+    `drifted`, `vanished` or `unrecorded`; with `apply`, drifted ones become stale and vanished ones
+    missing, recorded as a run. `as_json()` of each is its JSON shape."""
+    return reconcile_models(project.session, tuple(select), start, end, apply)
+
+
+def mark(project: Project, model: str, *, start: str, end: str, as_: str, reason: str) -> Done:
+    """Record partitions `start … end` of `model` as `missing` or `materialized` (with the rows its table
+    holds now), recorded in run history with who and `reason` (`sqlbackfill mark`)."""
+    return mark_partitions(project.session, model, start, end, as_, reason)
+
+
+def wipe(project: Project, model: str, *, start: str, end: str) -> Done:
+    """Delete partitions `start … end` of `model`: their rows and status, readers marked stale
+    (`sqlbackfill wipe --yes`)."""
+    return wipe_partitions(project.session, model, start, end)
 
 
 def parse_only(only: Iterable[str]) -> Filters:

@@ -121,6 +121,7 @@ def _register() -> None:
         run_command,
         unlock_command,
     )
+    from sqlbackfill.cli.operate import mark_command, reconcile_command, wipe_command
     from sqlbackfill.cli.runs import report_command, runs_command
     from sqlbackfill.cli.status import status_command
 
@@ -134,6 +135,9 @@ def _register() -> None:
         init_command,
         load_demo_command,
         unlock_command,
+        reconcile_command,
+        mark_command,
+        wipe_command,
     ):
         cli.add_command(command)
 

@@ -54,6 +54,9 @@ def runs_command(
             click.echo(dumps(run_view(run) | {"steps": [step_view(s) for s in steps]}))
             return
         out.print(f"run {escape(run.run_id)}: {run.outcome}")
+        for share in run.models:
+            if share.note:
+                out.print(f"{escape(share.name)}: {escape(share.note)}")
         views = [step_view(s) for s in steps]
         out.print(_steps_table(views) if out.width >= WIDE_TABLE else _steps_lines(views))
         return
@@ -136,7 +139,7 @@ def _runs_table(views: list[dict[str, Any]]) -> Table:
                 (shown["started_at"] or "") if first else "",
                 shown["outcome"] if first else "",
                 escape(model["name"]),
-                model["mode"] or "",
+                escape(model["mode"] or "") + (f"\n{escape(model['note'])}" if model["note"] else ""),
                 escape(_keys(model)),
                 str(model["materialized"]),
                 str(model["failed"]),
@@ -157,6 +160,8 @@ def _runs_lines(views: list[dict[str, Any]]) -> Text:
                 f"  {model['name']}  {model['mode'] or ''}  {_keys(model)}: {model['materialized']} "
                 f"materialized, {model['failed']} failed, {model['skipped']} skipped{rows}\n"
             )
+            if model["note"]:
+                text.append(f"    {model['note']}\n")
     text.rstrip()
     return text
 

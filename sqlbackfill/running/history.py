@@ -28,6 +28,7 @@ def _model(run: ModelRun) -> dict[str, Any]:
         "skipped": run.skipped,
         "rows": run.rows,
         "outcome": run.outcome,
+        "note": run.note,  # an operator's action (`mark`, `wipe`, `reconcile --apply`): who and why
     }
 
 

@@ -25,6 +25,7 @@ class RunRecord:
     partitions: int
     fingerprint: str
     started_at: dt.datetime
+    note: str | None = None  # an operator's action: who and why
 
 
 def utc_now() -> dt.datetime:

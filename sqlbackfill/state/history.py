@@ -27,6 +27,7 @@ _RUN_FIELDS = (
     "started_at",
     "finished_at",
     "outcome",
+    "note",
 )
 _STEP_FIELDS = tables.names(STEP_COLUMNS)[1:]
 
@@ -47,6 +48,7 @@ class ModelRun:
     started_at: dt.datetime | None
     finished_at: dt.datetime | None
     outcome: str
+    note: str | None = None  # an operator's action (`mark`, `wipe`, `reconcile --apply`): who and why
 
 
 @dataclass
@@ -95,7 +97,7 @@ class StepRow:
 
 def read_runs(adapter: EngineAdapter) -> list[RunHistory]:
     """Every recorded run, newest first (by its first model's start), its models in the order they ran."""
-    found = tables.inspect(adapter, RUNS, RUN_COLUMNS, ("rows",))
+    found = tables.inspect(adapter, RUNS, RUN_COLUMNS, ("rows", "note"))
     if found is None:
         return []
     present = {column.name.lower() for column in found}
@@ -119,6 +121,7 @@ def read_runs(adapter: EngineAdapter) -> list[RunHistory]:
                 started_at=values.instant(record["started_at"]),
                 finished_at=values.instant(record["finished_at"]),
                 outcome=values.text(record["outcome"]) or RunOutcome.RUNNING.value,
+                note=values.text(record["note"]),
             )
         )
     return sorted(runs.values(), key=lambda r: (r.started_at or dt.datetime.min, r.run_id), reverse=True)

@@ -355,6 +355,7 @@ class WarehouseState(StateStore):
             "finished_at": None,
             "outcome": RunOutcome.RUNNING.value,
             "rows": 0,
+            "note": run.note,
         }
         insert = self._cached(
             "start_run",

@@ -25,7 +25,7 @@ PARTITION_COLUMNS: tuple[tuple[str, str], ...] = (
     ("path", "TEXT"),  # the file the partition was exported to (`export:`), NULL when none
 )
 # Columns later versions added to a table: a table made before them gets them (ALTER TABLE … ADD COLUMN).
-ADDED_COLUMNS: dict[str, tuple[str, ...]] = {"partitions": ("metrics", "path"), "runs": ("rows",)}
+ADDED_COLUMNS: dict[str, tuple[str, ...]] = {"partitions": ("metrics", "path"), "runs": ("rows", "note")}
 
 RUN_COLUMNS: tuple[tuple[str, str], ...] = (
     ("run_id", "TEXT"),
@@ -42,6 +42,7 @@ RUN_COLUMNS: tuple[tuple[str, str], ...] = (
     ("finished_at", "TIMESTAMP"),
     ("outcome", "TEXT"),  # running | success | failed | interrupted
     ("rows", "BIGINT"),  # rows written by the run's committed steps
+    ("note", "TEXT"),  # an operator's action (`mark`, `wipe`, `reconcile --apply`): who and why; else NULL
 )
 
 STEP_COLUMNS: tuple[tuple[str, str], ...] = (

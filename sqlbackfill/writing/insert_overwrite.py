@@ -217,6 +217,12 @@ class InsertOverwrite(WriteStrategy):
         counted = [(key, int(count or 0)) for key, count in rows]
         return self.state.counted_params(counted) | {ROW_COUNT: sum(count for _, count in counted)}
 
+    def clear_statements(self, compiled: CompiledModel, lo: int, hi: int) -> list[Statement]:
+        """Without DELETE: drop the table partitions the windows cover."""
+        column = self.adapter.identifier(self.table_columns(compiled)[-1].name)
+        values = self.partition_values(compiled, lo, hi)
+        return [Statement.build(self.adapter, drop_partitions(compiled.target, column, values))]
+
     def partition_values(self, compiled: CompiledModel, lo: int, hi: int) -> list[str]:
         """The table partitions the windows cover: their keys, or for a DATE column every day of them (a
         month partition is ~30 table partitions)."""

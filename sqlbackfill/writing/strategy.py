@@ -47,6 +47,10 @@ class WriteStrategy(ABC):
         of `readers` (the graph's edges out of the model) that read them stale. Without `run_id` (compile)
         the values only a run knows stay placeholders."""
 
+    def clear_statements(self, compiled: CompiledModel, lo: int, hi: int) -> list[Statement]:
+        """What deletes the rows of partitions `[lo, hi)` from the target (`wipe`): their window's DELETE."""
+        return [compiled.delete(lo, hi)]
+
     def stale_statements(self, lo: int, hi: int, readers: Sequence[Edge]) -> list[Statement]:
         """One statement per reader marking the reader partitions that read `[lo, hi)` stale."""
         writes: list[Statement] = []

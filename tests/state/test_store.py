@@ -272,6 +272,7 @@ def test_start_and_finish_run(adapter: DuckDBAdapter, state: WarehouseState) -> 
         "finished_at": None,
         "outcome": "running",
         "rows": 0,
+        "note": None,
     }
     state.finish_run("run-1", "daily", {"succeeded": 3, "failed": 2, "rows": 40}, "failed")
     rows = run_rows(adapter)
