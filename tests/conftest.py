@@ -23,6 +23,7 @@ from hypothesis import is_hypothesis_test
 from sqlbackfill.cli.main import cli
 from tests.behaviour import servers
 from tests.behaviour.servers import fakesnow_server, postgres_server
+from tests.behaviour.warehouses import BEHAVIOUR_ENGINES, Warehouse, engine_params, fresh_warehouse
 
 # Fixtures that start a server: a test using one (directly or through its fixtures) is marked `engines`.
 # Fixtures parametrised over engines mark their server params themselves (warehouses.engine_params).
@@ -123,3 +124,14 @@ def fakesnow_port() -> Iterator[int]:
     """A fakesnow server (Snowflake's wire protocol over DuckDB) on loopback for the whole session."""
     with fakesnow_server() as port:
         yield port
+
+
+@pytest.fixture(params=engine_params(*BEHAVIOUR_ENGINES))
+def warehouse(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Warehouse]:
+    """A fresh warehouse with `events` loaded, on every engine (tests narrow it with indirect params)."""
+    made = fresh_warehouse(request.param, request, tmp_path, monkeypatch)
+    made.load()
+    yield made
+    made.close()

@@ -1087,6 +1087,7 @@ CASES = [
     ),
 ]
 
+MARK_DAY = ["mark", "partitioned_sales_data", "--start", "2026-01-05", "--end", "2026-01-05"]
 # --- issue 13, data safety: models that would destroy data or status, bounds that would lose rows
 RAW_SALES_MODEL = "-- partition_by: date\n-- start: 2026-01-01\n-- end: 2026-01-31\n{body}\n"
 # A model reading its own earlier partitions (a running count), which only per-partition runs can build.
@@ -1222,6 +1223,26 @@ CASES += [
             )
             + ") AS u\n",
         ),
+    ),
+    case(
+        "mark-without-a-reason",
+        [*MARK_DAY, "--as", "missing"],
+        "Missing option '--reason'",
+    ),
+    case(
+        "mark-with-an-empty-reason",
+        [*MARK_DAY, "--as", "missing", "--reason", " "],
+        "--reason is required and must not be empty",
+    ),
+    case(
+        "mark-as-an-unknown-status",
+        [*MARK_DAY, "--as", "built", "--reason", "x"],
+        "'built' is not one of 'missing', 'materialized'",
+    ),
+    case(
+        "wipe-without-an-end",
+        ["wipe", "partitioned_sales_data", "--start", "2026-01-05", "--yes"],
+        "wipe needs --end: name the partitions it changes",
     ),
     case(
         "window-bound-compared-with-text",

@@ -62,6 +62,7 @@ def test_runs_are_listed_newest_first_with_each_models_share(demo_project: Path)
         "skipped": 0,
         "rows": 14,
         "outcome": "success",
+        "note": None,  # only operators' actions (mark, wipe, reconcile --apply) have one
     }
     assert str(newest["started_at"]) >= str(first["finished_at"])
     assert [r["run_id"] for r in _runs(demo_project, "--limit", "1")] == [newest["run_id"]]
