@@ -11,11 +11,13 @@ from typing import Any
 
 from sqlglot import exp
 
+from sqlbackfill.compiling import schema_change
 from sqlbackfill.compiling.bounds import END, START, Bounds, default_type, guess_kind
 from sqlbackfill.compiling.counts import WINDOWS, counts_query, window_columns
 from sqlbackfill.compiling.metrics import metrics_query
 from sqlbackfill.compiling.pending import PendingTables
 from sqlbackfill.compiling.rewrites import engine_rewrites
+from sqlbackfill.compiling.schema_change import SchemaDiff
 from sqlbackfill.compiling.self_read import first_run_columns, reading_itself_as
 from sqlbackfill.compiling.window import UntypedBound, window_uses
 from sqlbackfill.engines import BoundQuery, Column, EngineAdapter, Statement
@@ -46,6 +48,8 @@ class CompiledModel:
         self.partition = partition
         self.target_exists = existing is not None
         self.create = create  # the columns to create the missing target with (a self-reading model)
+        self.existing = existing  # the target's columns, in table order (None: no target yet)
+        self.schema_diff = SchemaDiff()  # how the SELECT differs from the target (`on_schema_change`)
         self.target = adapter.normalize_table(model.table)
         self.bounds = Bounds(model, partition, uses)
         self._by_values = isinstance(model.partitioning, ValuePartitioning)
@@ -62,6 +66,12 @@ class CompiledModel:
                 this=exp.Table(this=self.target.args["db"].copy()), kind="SCHEMA", exists=True
             )
             statements.append(self._statement(schema, {}))
+        for column in self.schema_diff.added:  # `on_schema_change: add_columns`
+            added = exp.ColumnDef(
+                this=self.adapter.identifier(column.name), kind=column.type.copy(), exists=True
+            )
+            alter = exp.Alter(this=self.target.copy(), kind="TABLE", actions=[added])
+            statements.append(self._statement(alter, {}))
         if not self.target_exists and self.create is not None:  # it reads itself: no CTAS from the query
             definitions = [
                 exp.ColumnDef(this=self.adapter.identifier(c.name), kind=c.type.copy()) for c in self.create
@@ -197,7 +207,10 @@ def compile_model(
     if create is not None:  # the table holds the created columns (an INSERT by name casts to them)
         by_name = {c.name.lower(): c for c in create}
         columns = [by_name[c.name.lower()] for c in columns]
-    return CompiledModel(model, adapter, columns, partition, existing, uses, create)
+    compiled = CompiledModel(model, adapter, columns, partition, existing, uses, create)
+    if existing is not None:
+        compiled.schema_diff = schema_change.check(model, adapter, columns, existing)
+    return compiled
 
 
 def _describe_model(
@@ -229,7 +242,6 @@ def _describe_model(
     if kind_column is None and partition.kind is not assumed.kind:
         columns = _describe(model, adapter, partition, sample)  # re-type @start/@end for the real column
     if existing is not None:
-        _check_same_columns(model, adapter, columns, existing)
         partition = kind_column or partition
     Bounds(model, partition)  # a partition column of the wrong type is its own error, before the uses'
     uses = window_uses(model, adapter, partition.type)
@@ -316,27 +328,6 @@ def _find(columns: list[Column] | None, name: str) -> Column | None:
         if column.name.lower() == name.lower():
             return column
     return None
-
-
-def _check_same_columns(
-    model: Model, adapter: EngineAdapter, query: list[Column], table: list[Column]
-) -> None:
-    query_names = {c.name.lower(): c.name for c in query}
-    table_names = {c.name.lower(): c.name for c in table}
-    missing = [query_names[k] for k in query_names if k not in table_names]
-    extra = [table_names[k] for k in table_names if k not in query_names]
-    if not missing and not extra:
-        return
-    parts = []
-    if missing:
-        parts.append("not in the table: " + ", ".join(missing))
-    if extra:
-        parts.append("only in the table: " + ", ".join(extra))
-    target = adapter.render(adapter.normalize_table(model.table))
-    raise SchemaMismatchError(
-        f"{model.display_path}: the SELECT's columns differ from table {target} ({'; '.join(parts)}); "
-        f"nothing was written: align the SELECT with the table, or drop {target} to rebuild it"
-    )
 
 
 def _check_is_table(model: Model, adapter: EngineAdapter) -> None:

@@ -148,6 +148,15 @@ DEPENDS_ON_PAST = HeaderKey(
     "without it such a model is refused",
     default="false",
 )
+ON_SCHEMA_CHANGE = HeaderKey(
+    name="on_schema_change",
+    applies=Kind.BOTH,
+    parse=hv.choice("on_schema_change", ("fail", "add_columns")),
+    doc="what a run does when the SELECT's columns differ from its existing table: `fail` (an error naming "
+    "the added, dropped and retyped columns) or `add_columns` (append new columns, NULL in partitions built "
+    "before, which become stale; a dropped column stays and gets NULL; a retyped one still fails)",
+    default="fail",
+)
 COLUMNS = HeaderKey(
     name="columns",
     applies=Kind.BOTH,
@@ -186,6 +195,7 @@ HEADER_SPEC: tuple[HeaderKey[Any], ...] = (
     LOOKBACK,
     DEPENDS_ON_PAST,
     COLUMNS,
+    ON_SCHEMA_CHANGE,
     METRICS,
     EXPORT,
     VALUES_FROM,

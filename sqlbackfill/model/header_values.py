@@ -101,6 +101,19 @@ def flag(key: str) -> Callable[[str, Fail], bool]:
     return parse
 
 
+def choice(key: str, choices: tuple[str, ...]) -> Callable[[str, Fail], str]:
+    """One word of `choices` (case-insensitive)."""
+
+    def parse(raw: str, fail: Fail) -> str:
+        word = raw.strip().lower()
+        if word in choices:
+            return word
+        listed = ", ".join(choices)
+        raise fail(f"{key} '{raw.strip()}' is not one of {listed}; write e.g. `-- {key}: {choices[0]}`")
+
+    return parse
+
+
 # --- fingerprint normal forms (frozen: a change alters every stored fingerprint) ---------------------------
 
 

@@ -26,6 +26,7 @@ from sqlbackfill.model.header_keys import (
     GRAIN,
     METRICS,
     NAME,
+    ON_SCHEMA_CHANGE,
     PARTITION_BY,
     START,
     TIMEZONE,
@@ -62,6 +63,7 @@ class Model:
     lookback: int = 0  # a partition also reads this many previous upstream partitions
     depends_on_past: bool = False  # `-- depends_on_past: true`: its SQL may read its own earlier partitions
     columns: tuple[ColumnSpec, ...] = ()  # `-- columns:` the target's columns, to create a self-reading one
+    on_schema_change: str = "fail"  # `-- on_schema_change:` fail | add_columns
     metrics: tuple[Metric, ...] = ()  # `-- metrics:` aggregates recorded per partition
     export: Export | None = None  # `-- export:` the file each partition is written to
     project_dir: Path | None = None  # where relative `export:` paths start (the project folder)
@@ -126,6 +128,7 @@ def build_model(
         lookback=header.lookback(),
         depends_on_past=header.setting(DEPENDS_ON_PAST),
         columns=_columns(header, dialect),
+        on_schema_change=header.setting(ON_SCHEMA_CHANGE),
         metrics=_metrics(header, dialect),
         export=_export(header, partitioning, bounds),
         values_from=_values_from(header, dialect),

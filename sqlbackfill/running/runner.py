@@ -169,6 +169,8 @@ class Runner:
         # Every model's DDL is built (and its existing target checked) before any of it runs.
         prepares = [strategy.prepare(compiled[plan.model.name], plan.steps[0]) for plan in chosen]
         for plan, prepare in zip(chosen, prepares, strict=True):
+            if compiled[plan.model.name].schema_diff:
+                _stale_before_schema_change(strategy.state, plan.model)
             self.hooks.on_prepare(plan.model, adapter)
             with _rejected(plan.model, adapter):
                 # Safe when runs start together.
@@ -185,6 +187,18 @@ class Runner:
                     compiled[plan.model.name] = compile_model(plan.model, adapter, plan.steps[0], pending)
                 pending.add(compiled[plan.model.name])
         return compiled
+
+
+def _stale_before_schema_change(state: WarehouseState, model: Model) -> None:
+    """`on_schema_change: add_columns`: the partitions built before hold NULL in added columns (and values
+    in dropped ones), not what the SELECT means now: stale, marked before the table changes (a crash
+    between leaves them stale needlessly, the safe direction)."""
+    if not state.exists():
+        return
+    keys = list(state.records(model.name))
+    if keys:
+        with state.adapter.transaction():
+            state.stale_statement(model.name, keys).run(state.adapter)
 
 
 def _check_concurrency(request: RunRequest, adapter: EngineAdapter, state: EngineAdapter) -> None:

@@ -68,6 +68,10 @@ class InsertOverwrite(WriteStrategy):
             statements.append(Statement.build(self.adapter, self._create(compiled)))
         else:
             self._check_partitioned(compiled)
+            for column in compiled.schema_diff.added:  # `on_schema_change: add_columns`, one at a time
+                added = exp.ColumnDef(this=self.adapter.identifier(column.name), kind=column.type.copy())
+                alter = exp.Alter(this=target.copy(), kind="TABLE", actions=[added])
+                statements.append(Statement.build(self.adapter, alter))
         return phase(Phase.PREPARE, statements, in_transaction=False)
 
     def _check_partitioned(self, compiled: CompiledModel) -> None:
@@ -105,14 +109,19 @@ class InsertOverwrite(WriteStrategy):
         )
 
     def table_columns(self, compiled: CompiledModel) -> list[Column]:
-        """The target's columns in table order: the model's, the table partition column last."""
-        others = [c for c in compiled.columns if c.name != compiled.partition.name]
+        """The target's columns in table order, as its positional INSERT OVERWRITE writes them: the table
+        partition column last, after the data columns: an existing table's, in its order (with the columns
+        `add_columns` appends after them, where Spark adds them), else the model's."""
+        derived = Column(DERIVED, exp.DataType.build("STRING", dialect="spark"))
+        partition = compiled.partition.name.lower()
+        if compiled.existing is not None:
+            data = [*compiled.existing, *compiled.schema_diff.added]
+            if derives_partition(compiled):  # the timestamp column is a data column, where it was created
+                return [*data, derived]
+            return [*[c for c in data if c.name.lower() != partition], compiled.partition]
+        others = [c for c in compiled.columns if c.name.lower() != partition]
         if derives_partition(compiled):
-            return [
-                *others,
-                compiled.partition,
-                Column(DERIVED, exp.DataType.build("STRING", dialect="spark")),
-            ]
+            return [*others, compiled.partition, derived]
         return [*others, compiled.partition]
 
     def step(
@@ -237,16 +246,28 @@ class InsertOverwrite(WriteStrategy):
         """The windows' rows in table order (with their key, for a derived partition column)."""
         insert = compiled.insert(lo, hi)
         select = insert.tree.expression.copy()
-        names = [self.adapter.identifier(c.name) for c in self.table_columns(compiled)]
         params = dict(insert.params)
         if derives_partition(compiled):
             select, extra = self._with_keys(compiled, select, lo, hi)
             params |= extra
         else:
-            select = exp.select(*[exp.column(n.copy(), table=MODEL) for n in names]).from_(
+            select = exp.select(*self._written(compiled, self.table_columns(compiled))).from_(
                 select.subquery(MODEL)
             )
         return Statement.build(self.adapter, select, params)
+
+    def _written(self, compiled: CompiledModel, columns: list[Column]) -> list[exp.Expr]:
+        """The select list writing `columns` from the model's rows: a table column the SELECT no longer
+        has (`add_columns` keeps it) is a typed NULL."""
+        produced = {c.name.lower() for c in compiled.columns}
+        written: list[exp.Expr] = []
+        for column in columns:
+            name = self.adapter.identifier(column.name)
+            if column.name.lower() in produced:
+                written.append(exp.column(name, table=MODEL))
+            else:
+                written.append(exp.alias_(exp.cast(exp.null(), column.type.copy()), name))
+        return written
 
     def _with_keys(
         self, compiled: CompiledModel, select: exp.Query, lo: int, hi: int
@@ -262,10 +283,9 @@ class InsertOverwrite(WriteStrategy):
             exp.GTE(this=value.copy(), expression=bounds.cast(exp.column("lo", table="w"))),
             exp.LT(this=value.copy(), expression=bounds.cast(exp.column("hi", table="w"))),
         )
-        names = [self.adapter.identifier(c.name) for c in self.table_columns(compiled)[:-1]]
         joined = (
             exp.select(
-                *[exp.column(n.copy(), table=MODEL) for n in names],
+                *self._written(compiled, self.table_columns(compiled)[:-1]),
                 exp.alias_(exp.column("partition_key", table="w"), DERIVED),
             )
             .from_(select.subquery(MODEL))

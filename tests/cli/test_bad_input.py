@@ -832,10 +832,11 @@ CASES = [
         ["run"],
         f"{MODEL}:",
         "columns differ from table partitioned_sales_data",
-        "not in the table: amount2",
-        "only in the table: amount",
+        "added: amount2 ",
+        "dropped: amount)",
         "nothing was written",
-        "drop partitioned_sales_data to rebuild it",
+        "add `-- on_schema_change: add_columns` (appends amount2",
+        "drop partitioned_sales_data and run again to rebuild it",
         setup=edit(MODEL, "AS amount", "AS amount2"),
     ),
     # --- models together
@@ -1062,7 +1063,8 @@ CASES = [
         "failed 2026-01-01: Conversion Error",
         "failed 2026-01-31",
         "skipped 2026-01: an upstream partition failed",
-        setup=edit(MODEL, "    product,\n", "    CAST(product AS INTEGER) AS product,\n"),
+        # The type stays text (a retyped column would be refused before anything runs); each row fails.
+        setup=edit(MODEL, "    product,\n", "    CAST(CAST(product AS INTEGER) AS VARCHAR) AS product,\n"),
         exit_code=1,
         check=partition_failures(
             {UPSTREAM: JANUARY}, {SUMMARY: JANUARY, MONTHLY: ["2026-01"]}, "Could not convert string"
@@ -1223,6 +1225,14 @@ CASES += [
             )
             + ") AS u\n",
         ),
+    ),
+    case(
+        "unknown-schema-change-policy",
+        ["ls"],
+        f"{MODEL}:2:",
+        "on_schema_change 'merge' is not one of fail, add_columns",
+        "`-- on_schema_change: fail`",
+        setup=edit(MODEL, "-- name:", "-- on_schema_change: merge\n-- name:"),
     ),
     case(
         "mark-without-a-reason",

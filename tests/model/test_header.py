@@ -67,6 +67,7 @@ def test_known_keys_are_the_documented_ones() -> None:
         "lookback",
         "depends_on_past",
         "columns",
+        "on_schema_change",
         "metrics",
         "export",
         "values_from",
